@@ -1,0 +1,158 @@
+import datetime
+import zoneinfo
+from functools import cached_property
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+from .roles import Role
+
+hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Enter a colour such as #1f77b4.")
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"“{value}” is not an IANA time zone such as Europe/London.")
+
+
+class User(AbstractUser):
+    """A member of staff who signs in. Roles are Django groups named in ``clinic.roles``."""
+
+    class Meta:
+        ordering = ["last_name", "first_name", "username"]
+
+    def __str__(self) -> str:
+        profile = getattr(self, "staff_profile", None)
+        if profile and profile.display_name:
+            return profile.display_name
+        return self.get_full_name() or self.username
+
+    @cached_property
+    def role_names(self) -> frozenset[str]:
+        return frozenset(self.groups.values_list("name", flat=True))
+
+    def has_role(self, role: Role) -> bool:
+        return role.value in self.role_names
+
+    @property
+    def roles(self) -> list[Role]:
+        return [role for role in Role if role.value in self.role_names]
+
+    @property
+    def is_physiotherapist(self) -> bool:
+        return self.has_role(Role.PHYSIOTHERAPIST)
+
+    @property
+    def is_front_desk(self) -> bool:
+        return self.has_role(Role.FRONT_DESK)
+
+    @property
+    def is_practice_manager(self) -> bool:
+        return self.has_role(Role.PRACTICE_MANAGER)
+
+
+class Location(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    address = models.TextField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    time_zone = models.CharField(
+        max_length=64,
+        default="Europe/London",
+        validators=[validate_time_zone],
+        help_text="IANA time zone, e.g. Europe/London or Australia/Sydney.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class Room(models.Model):
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="rooms")
+    name = models.CharField(max_length=80)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["location__name", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["location", "name"], name="room_unique_name_per_location"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.location} · {self.name}"
+
+
+class Discipline(models.TextChoices):
+    PHYSIOTHERAPY = "physiotherapy", "Physiotherapy"
+    SPORTS_THERAPY = "sports_therapy", "Sports therapy"
+    OSTEOPATHY = "osteopathy", "Osteopathy"
+    PODIATRY = "podiatry", "Podiatry"
+    ADMINISTRATION = "administration", "Administration"
+
+
+class StaffProfile(models.Model):
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="staff_profile")
+    display_name = models.CharField(max_length=120, blank=True)
+    registration_number = models.CharField(
+        "professional registration number", max_length=40, blank=True
+    )
+    discipline = models.CharField(
+        max_length=30, choices=Discipline.choices, default=Discipline.PHYSIOTHERAPY
+    )
+    calendar_colour = models.CharField(max_length=7, default="#0d6efd", validators=[hex_colour])
+    locations = models.ManyToManyField(Location, blank=True, related_name="staff")
+    dry_needling_certified_on = models.DateField(null=True, blank=True)
+    dry_needling_expires_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(dry_needling_expires_on__isnull=True)
+                | models.Q(dry_needling_certified_on__isnull=False),
+                name="staffprofile_dn_expiry_needs_certification",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(dry_needling_expires_on__isnull=True)
+                | models.Q(dry_needling_expires_on__gt=models.F("dry_needling_certified_on")),
+                name="staffprofile_dn_expiry_after_certification",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name or str(self.user)
+
+    def get_absolute_url(self) -> str:
+        return reverse("admin:clinic_staffprofile_change", args=[self.pk])
+
+    def clean(self) -> None:
+        if self.dry_needling_expires_on and not self.dry_needling_certified_on:
+            raise ValidationError(
+                {"dry_needling_certified_on": "Enter the certification date as well as the expiry."}
+            )
+        if (
+            self.dry_needling_expires_on
+            and self.dry_needling_certified_on
+            and self.dry_needling_expires_on <= self.dry_needling_certified_on
+        ):
+            raise ValidationError(
+                {"dry_needling_expires_on": "The expiry date must be after the certification date."}
+            )
+
+    def dry_needling_certified(self, on: datetime.date | None = None) -> bool:
+        """True when a dry-needling certification is held and not expired on ``on``."""
+        on = on or timezone.localdate()
+        if not self.dry_needling_certified_on or self.dry_needling_certified_on > on:
+            return False
+        return self.dry_needling_expires_on is None or self.dry_needling_expires_on >= on

@@ -1,0 +1,36 @@
+from django.contrib.auth.decorators import login_not_required
+from django.db import DatabaseError, connection
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from patients.models import Patient
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """What each role needs first; sections appear per role the user holds."""
+    user = request.user
+    context = {"roles": user.roles}
+    if user.has_perm("patients.view_patient"):
+        context["recent_patients"] = (
+            Patient.objects.active()
+            .order_by("-created_at")
+            .only("first_name", "last_name", "preferred_name", "date_of_birth", "created_at")[:5]
+        )
+        context["patient_count"] = Patient.objects.active().count()
+    return render(request, "clinic/home.html", context)
+
+
+@login_not_required
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> HttpResponse:
+    """For load balancers: 200 "ok" when the database answers, 503 otherwise."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError:
+        return HttpResponse("database unavailable", status=503, content_type="text/plain")
+    return HttpResponse("ok", content_type="text/plain")

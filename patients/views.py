@@ -1,0 +1,116 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from . import services
+from .forms import PatientForm, PatientSearchForm
+from .models import Patient
+
+PAGE_SIZE = 25
+
+
+def _get_patient(request: HttpRequest, pk: int) -> Patient:
+    return get_object_or_404(Patient, pk=pk)
+
+
+@permission_required("patients.view_patient", raise_exception=True)
+def patient_list(request: HttpRequest) -> HttpResponse:
+    form = PatientSearchForm(request.GET)
+    patients = Patient.objects.none()
+    query, status, page_number = "", "active", 1
+    if form.is_valid():
+        query = form.cleaned_data["q"]
+        status = form.cleaned_data["status"] or "active"
+        page_number = form.cleaned_data["page"] or 1
+        patients = {
+            "active": Patient.objects.active(),
+            "archived": Patient.objects.archived(),
+            "all": Patient.objects.all(),
+        }[status].search(query)
+    page = Paginator(patients.only(*LIST_FIELDS), PAGE_SIZE).get_page(page_number)
+    context = {"form": form, "page": page, "query": query, "status": status}
+    template = "patients/_patient_results.html" if request.htmx else "patients/patient_list.html"
+    return render(request, template, context)
+
+
+LIST_FIELDS = (
+    "first_name",
+    "last_name",
+    "preferred_name",
+    "date_of_birth",
+    "phone",
+    "email",
+    "archived_at",
+)
+
+
+@permission_required("patients.add_patient", raise_exception=True)
+def patient_create(request: HttpRequest) -> HttpResponse:
+    form = PatientForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            patient = services.patient_register(patient=form.instance, by=request.user)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"{patient.full_name} is registered.")
+            return redirect(patient)
+    return render(request, "patients/patient_form.html", {"form": form, "creating": True})
+
+
+@permission_required("patients.view_patient", raise_exception=True)
+def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = _get_patient(request, pk)
+    return render(request, "patients/patient_detail.html", {"patient": patient})
+
+
+@permission_required("patients.change_patient", raise_exception=True)
+def patient_update(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = _get_patient(request, pk)
+    if patient.is_archived:
+        messages.error(request, "An archived patient cannot be edited; restore the record first.")
+        return redirect(patient)
+    form = PatientForm(request.POST or None, instance=patient)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.patient_update(patient=form.instance)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "The patient's details are saved.")
+            return redirect(patient)
+    return render(
+        request, "patients/patient_form.html", {"form": form, "patient": patient, "creating": False}
+    )
+
+
+@require_POST
+@permission_required("patients.archive_patient", raise_exception=True)
+def patient_archive(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = _get_patient(request, pk)
+    try:
+        services.patient_archive(patient=patient, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request, f"{patient.full_name} is archived. The record is kept and can be restored."
+        )
+    return redirect(patient)
+
+
+@require_POST
+@permission_required("patients.archive_patient", raise_exception=True)
+def patient_restore(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = _get_patient(request, pk)
+    try:
+        services.patient_restore(patient=patient)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"{patient.full_name} is restored.")
+    return redirect(patient)

@@ -1,0 +1,198 @@
+"""Every URL the project resolves has a declared access decision for every role.
+
+A URL pattern missing from ``ACCESS`` fails ``test_every_url_has_an_access_decision``,
+so no view ships without someone deciding who may use it.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+from django.conf import settings
+from django.contrib import admin
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from .factories import PatientFactory
+
+ROLES = ("anonymous", "outsider", "front_desk", "physio", "manager")
+LOGIN = "login"  # a redirect to the sign-in page
+
+
+@dataclass
+class Rule:
+    """How to reach a URL and what each role gets back."""
+
+    url: Callable[[dict], str]
+    expect: dict[str, int | str]
+    method: str = "get"
+    data: dict = field(default_factory=dict)
+
+
+def staff_only(ok: int | str = 200) -> dict[str, int | str]:
+    return {"anonymous": LOGIN, "outsider": 403, "front_desk": 403, "physio": 403, "manager": ok}
+
+
+def everyone_signed_in(ok: int | str = 200) -> dict[str, int | str]:
+    return {"anonymous": LOGIN, "outsider": ok, "front_desk": ok, "physio": ok, "manager": ok}
+
+
+def public(ok: int | str = 200) -> dict[str, int | str]:
+    return dict.fromkeys(ROLES, ok)
+
+
+PATIENT_READERS = {
+    "anonymous": LOGIN,
+    "outsider": 403,
+    "front_desk": 200,
+    "physio": 200,
+    "manager": 200,
+}
+PATIENT_ARCHIVERS = {
+    "anonymous": LOGIN,
+    "outsider": 403,
+    "front_desk": 302,
+    "physio": 403,
+    "manager": 302,
+}
+
+ACCESS: dict[str, Rule] = {
+    "home": Rule(lambda o: reverse("home"), everyone_signed_in()),
+    "healthz": Rule(lambda o: reverse("healthz"), public()),
+    "login": Rule(
+        lambda o: reverse("login"),
+        {"anonymous": 200, "outsider": 302, "front_desk": 302, "physio": 302, "manager": 302},
+    ),
+    "logout": Rule(lambda o: reverse("logout"), public(LOGIN), method="post"),
+    "password_change": Rule(lambda o: reverse("password_change"), everyone_signed_in()),
+    "password_change_done": Rule(lambda o: reverse("password_change_done"), everyone_signed_in()),
+    "password_reset": Rule(lambda o: reverse("password_reset"), public()),
+    "password_reset_done": Rule(lambda o: reverse("password_reset_done"), public()),
+    "password_reset_confirm": Rule(
+        lambda o: reverse("password_reset_confirm", args=["MQ", "set-password"]), public()
+    ),
+    "password_reset_complete": Rule(lambda o: reverse("password_reset_complete"), public()),
+    "patients:list": Rule(lambda o: reverse("patients:list"), PATIENT_READERS),
+    "patients:create": Rule(lambda o: reverse("patients:create"), PATIENT_READERS),
+    "patients:detail": Rule(
+        lambda o: reverse("patients:detail", args=[o["patient"].pk]), PATIENT_READERS
+    ),
+    "patients:update": Rule(
+        lambda o: reverse("patients:update", args=[o["patient"].pk]), PATIENT_READERS
+    ),
+    "patients:archive": Rule(
+        lambda o: reverse("patients:archive", args=[o["patient"].pk]),
+        PATIENT_ARCHIVERS,
+        method="post",
+    ),
+    "patients:restore": Rule(
+        lambda o: reverse("patients:restore", args=[o["archived"].pk]),
+        PATIENT_ARCHIVERS,
+        method="post",
+    ),
+}
+
+# The admin site: only staff (practice managers) get in; everyone else is sent to the
+# admin's sign-in page. What a manager may do inside is covered in tests/clinic/test_admin.py.
+ADMIN_NAMESPACE = "admin"
+ADMIN_DENIED = {"anonymous": LOGIN, "outsider": LOGIN, "front_desk": LOGIN, "physio": LOGIN}
+
+
+def _walk(patterns, prefix: str = "", namespace: str | None = None):
+    """Yield (name, route, namespace) for every URL pattern, nested includes too."""
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            nested = ":".join(filter(None, [namespace, entry.namespace])) or None
+            yield from _walk(entry.url_patterns, prefix + str(entry.pattern), nested)
+        elif isinstance(entry, URLPattern):
+            name = f"{namespace}:{entry.name}" if namespace and entry.name else entry.name
+            yield name, prefix + str(entry.pattern), namespace
+
+
+def all_url_names() -> list[tuple[str | None, str, str | None]]:
+    return list(_walk(get_resolver().url_patterns))
+
+
+def test_every_url_has_an_access_decision() -> None:
+    undeclared = [
+        (name, route)
+        for name, route, namespace in all_url_names()
+        if namespace != ADMIN_NAMESPACE and name not in ACCESS
+    ]
+    assert undeclared == [], f"URLs without an access decision: {undeclared}"
+
+
+def test_no_declaration_is_stale() -> None:
+    names = {name for name, _, _ in all_url_names()}
+    assert set(ACCESS) - names == set()
+
+
+@pytest.fixture
+def objects(db):
+    archived = PatientFactory()
+    archived.archived_at = "2026-01-01T00:00:00Z"
+    archived.save()
+    return {"patient": PatientFactory(), "archived": archived}
+
+
+@pytest.fixture
+def clients(outsider, front_desk, physio, manager) -> dict[str, Client]:
+    result = {"anonymous": Client()}
+    for role, user in [
+        ("outsider", outsider),
+        ("front_desk", front_desk),
+        ("physio", physio),
+        ("manager", manager),
+    ]:
+        client = Client()
+        client.force_login(user)
+        result[role] = client
+    return result
+
+
+def _outcome(response) -> int | str:
+    if response.status_code == 302:
+        location = response.headers["Location"]
+        if location.startswith(reverse("login")) or location.startswith(reverse("admin:login")):
+            return LOGIN
+    return response.status_code
+
+
+@pytest.mark.parametrize("name", sorted(ACCESS))
+@pytest.mark.parametrize("role", ROLES)
+def test_access_is_as_declared(name: str, role: str, objects, clients) -> None:
+    rule = ACCESS[name]
+    response = getattr(clients[role], rule.method)(rule.url(objects), rule.data)
+    assert _outcome(response) == rule.expect[role], f"{role} on {name}"
+
+
+def _admin_urls(objects) -> list[str]:
+    urls = [reverse("admin:index")]
+    for model in admin.site._registry:
+        opts = model._meta
+        base = f"admin:{opts.app_label}_{opts.model_name}"
+        urls += [reverse(f"{base}_changelist"), reverse(f"{base}_add")]
+        instance = model._default_manager.first()
+        if instance is not None:
+            urls += [
+                reverse(f"{base}_change", args=[instance.pk]),
+                reverse(f"{base}_history", args=[instance.pk]),
+            ]
+    return urls
+
+
+@pytest.mark.parametrize("role", sorted(ADMIN_DENIED))
+def test_only_managers_reach_the_admin_site(role: str, objects, clients) -> None:
+    for url in _admin_urls(objects):
+        assert _outcome(clients[role].get(url)) == LOGIN, url
+
+
+def test_managers_reach_every_admin_page_they_maintain(objects, clients) -> None:
+    for url in _admin_urls(objects):
+        response = clients["manager"].get(url)
+        assert response.status_code in {200, 403}, url
+        assert _outcome(response) != LOGIN
+
+
+def test_the_admin_site_lives_at_the_configured_path() -> None:
+    assert reverse("admin:index") == "/" + settings.ADMIN_URL
