@@ -19,18 +19,54 @@ ADMIN_SITE_ROLES = frozenset({Role.PRACTICE_MANAGER})
 _PATIENT_READ = {"patients.view_patient"}
 _PATIENT_WRITE = {"patients.add_patient", "patients.change_patient"}
 
+_SCHEDULE_READ = {"appointments.view_appointment"}
+_SCHEDULE_WRITE = {"appointments.add_appointment", "appointments.change_appointment"}
+_WAITLIST = {
+    "appointments.view_waitlistentry",
+    "appointments.add_waitlistentry",
+    "appointments.change_waitlistentry",
+}
+
+
+def _maintain(app_label: str, *models: str) -> set[str]:
+    """View, add and change (never delete) in the admin site."""
+    return {
+        f"{app_label}.{action}_{model}" for model in models for action in ("view", "add", "change")
+    }
+
+
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
-    Role.PHYSIOTHERAPIST: frozenset(_PATIENT_READ | _PATIENT_WRITE),
-    Role.FRONT_DESK: frozenset(_PATIENT_READ | _PATIENT_WRITE | {"patients.archive_patient"}),
+    Role.PHYSIOTHERAPIST: frozenset(
+        _PATIENT_READ
+        | _PATIENT_WRITE
+        | _SCHEDULE_READ
+        | _SCHEDULE_WRITE
+        | {"appointments.view_waitlistentry"}
+    ),
+    Role.FRONT_DESK: frozenset(
+        _PATIENT_READ
+        | _PATIENT_WRITE
+        | {"patients.archive_patient"}
+        | _SCHEDULE_READ
+        | _SCHEDULE_WRITE
+        | _WAITLIST
+        | {"appointments.view_outboxmessage"}
+    ),
     Role.PRACTICE_MANAGER: frozenset(
         _PATIENT_READ
         | _PATIENT_WRITE
         | {"patients.archive_patient"}
-        | {
-            f"clinic.{action}_{model}"
-            for model in ("user", "staffprofile", "location", "room")
-            for action in ("view", "add", "change")
-        }
+        | _SCHEDULE_READ
+        | {"appointments.view_waitlistentry", "appointments.view_outboxmessage"}
+        | _maintain("clinic", "user", "staffprofile", "location", "room")
+        | _maintain(
+            "appointments",
+            "appointmenttype",
+            "workinghours",
+            "timeoff",
+            "closure",
+            "practicesettings",
+        )
     ),
 }
 

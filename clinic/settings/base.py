@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "clinic",
     "patients",
+    "appointments",
 ]
 
 MIDDLEWARE = [
