@@ -26,6 +26,9 @@ def parse_date_query(text: str) -> datetime.date | None:
     return None
 
 
+_PHONE_WITH_SPACES = re.compile(r"\+?[\d().-]+(\s+[\d().-]+)+")
+
+
 class PatientQuerySet(models.QuerySet):
     def active(self) -> "PatientQuerySet":
         return self.filter(archived_at__isnull=True)
@@ -37,7 +40,12 @@ class PatientQuerySet(models.QuerySet):
         """Patients matching every word of ``query``: a name part, a date of birth, a phone
         number or an e-mail address. On PostgreSQL trigram indexes serve the name and phone
         parts (see migration 0002)."""
-        terms = (query or "").split()
+        query = (query or "").strip()
+        if parse_date_query(query) is None and _PHONE_WITH_SPACES.fullmatch(query):
+            # "+44 7911 123456" is one phone number, not three words to match one by one.
+            terms = ["".join(query.split())]
+        else:
+            terms = query.split()
         qs = self
         for term in terms[:6]:
             qs = qs.filter(_term_filter(term))
