@@ -321,6 +321,14 @@ class AppointmentQuerySet(models.QuerySet):
             "patient", "clinician__staff_profile", "location", "room", "appointment_type"
         )
 
+    def today(self) -> "AppointmentQuerySet":
+        """Today in the practice's time zone (locations of one practice share a day)."""
+        day = timezone.localdate()
+        start = datetime.datetime.combine(
+            day, datetime.time.min, tzinfo=timezone.get_current_timezone()
+        )
+        return self.overlapping(start, start + datetime.timedelta(days=1)).with_related()
+
     def for_day(self, location: Location, day: datetime.date) -> "AppointmentQuerySet":
         start, end = local_day_bounds(location, day)
         return self.filter(location=location).overlapping(start, end).with_related()
@@ -496,6 +504,17 @@ class WaitlistEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.patient} waiting for {self.appointment_type.name}"
+
+    @property
+    def preference_summary(self) -> str:
+        days = ", ".join(Weekday(d).label for d in sorted(self.weekdays)) or "any day"
+        times = ", ".join(self.TimeOfDay(t).label.split(" (")[0].lower() for t in self.times_of_day)
+        parts = [days, times or "any time"]
+        if self.earliest_date:
+            parts.append(f"from {self.earliest_date:%d %b}")
+        if self.latest_date:
+            parts.append(f"until {self.latest_date:%d %b}")
+        return "; ".join(parts)
 
     def matches(self, appointment: Appointment) -> bool:
         """Whether a freed ``appointment`` slot suits this entry's preferences."""

@@ -50,5 +50,6 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include(auth_patterns)),
     path("patients/", include("patients.urls")),
+    path("appointments/", include("appointments.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
 ]

@@ -5,6 +5,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from appointments.models import Appointment, OutboxMessage
 from patients.models import Patient
 
 
@@ -19,6 +20,17 @@ def home(request: HttpRequest) -> HttpResponse:
             .only("first_name", "last_name", "preferred_name", "date_of_birth", "created_at")[:5]
         )
         context["patient_count"] = Patient.objects.active().count()
+    if user.is_front_desk and user.has_perm("appointments.change_appointment"):
+        context["today_appointments"] = Appointment.objects.today().exclude(status="cancelled")
+        context["failed_messages"] = (
+            OutboxMessage.objects.filter(state=OutboxMessage.State.FAILED)
+            .select_related("patient")
+            .order_by("-created_at")[:10]
+        )
+    if user.is_physiotherapist:
+        context["my_day"] = (
+            Appointment.objects.today().filter(clinician=user).exclude(status="cancelled")
+        )
     return render(request, "clinic/home.html", context)
 
 

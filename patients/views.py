@@ -6,6 +6,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from appointments.selectors import patient_appointment_summary
+
 from . import services
 from .forms import PatientForm, PatientSearchForm
 from .models import Patient
@@ -65,7 +67,10 @@ def patient_create(request: HttpRequest) -> HttpResponse:
 @permission_required("patients.view_patient", raise_exception=True)
 def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
     patient = _get_patient(request, pk)
-    return render(request, "patients/patient_detail.html", {"patient": patient})
+    context = {"patient": patient}
+    if request.user.has_perm("appointments.view_appointment"):
+        context.update(patient_appointment_summary(patient))
+    return render(request, "patients/patient_detail.html", context)
 
 
 @permission_required("patients.change_patient", raise_exception=True)

@@ -4,6 +4,7 @@ A URL pattern missing from ``ACCESS`` fails ``test_every_url_has_an_access_decis
 so no view ships without someone deciding who may use it.
 """
 
+import datetime
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -13,6 +14,9 @@ from django.contrib import admin
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from appointments.models import Status, WaitlistEntry
+
+from .appointments.factories import AppointmentFactory
 from .factories import PatientFactory
 
 ROLES = ("anonymous", "outsider", "front_desk", "physio", "manager")
@@ -56,6 +60,30 @@ PATIENT_ARCHIVERS = {
     "manager": 302,
 }
 
+SCHEDULE_READERS = PATIENT_READERS
+BOOKERS = {"anonymous": LOGIN, "outsider": 403, "front_desk": 200, "physio": 200, "manager": 403}
+BOOKER_ACTIONS = {
+    "anonymous": LOGIN,
+    "outsider": 403,
+    "front_desk": 302,
+    "physio": 302,
+    "manager": 403,
+}
+FRONT_DESK_ONLY = {
+    "anonymous": LOGIN,
+    "outsider": 403,
+    "front_desk": 200,
+    "physio": 403,
+    "manager": 403,
+}
+FRONT_DESK_ACTIONS = {
+    "anonymous": LOGIN,
+    "outsider": 403,
+    "front_desk": 302,
+    "physio": 403,
+    "manager": 403,
+}
+
 ACCESS: dict[str, Rule] = {
     "home": Rule(lambda o: reverse("home"), everyone_signed_in()),
     "healthz": Rule(lambda o: reverse("healthz"), public()),
@@ -88,6 +116,48 @@ ACCESS: dict[str, Rule] = {
     "patients:restore": Rule(
         lambda o: reverse("patients:restore", args=[o["archived"].pk]),
         PATIENT_ARCHIVERS,
+        method="post",
+    ),
+    "appointments:day": Rule(lambda o: reverse("appointments:day"), SCHEDULE_READERS),
+    "appointments:day_print": Rule(lambda o: reverse("appointments:day_print"), SCHEDULE_READERS),
+    "appointments:week": Rule(lambda o: reverse("appointments:week"), SCHEDULE_READERS),
+    "appointments:find": Rule(lambda o: reverse("appointments:find"), SCHEDULE_READERS),
+    "appointments:type_styles": Rule(
+        lambda o: reverse("appointments:type_styles"), SCHEDULE_READERS
+    ),
+    "appointments:patient_picker": Rule(
+        lambda o: reverse("appointments:patient_picker") + "?patient_q=wr", SCHEDULE_READERS
+    ),
+    "appointments:detail": Rule(
+        lambda o: reverse("appointments:detail", args=[o["appointment"].pk]), SCHEDULE_READERS
+    ),
+    "appointments:create": Rule(lambda o: reverse("appointments:create"), BOOKERS),
+    "appointments:series_create": Rule(lambda o: reverse("appointments:series_create"), BOOKERS),
+    "appointments:move": Rule(
+        lambda o: reverse("appointments:move", args=[o["appointment"].pk]), BOOKERS
+    ),
+    "appointments:cancel": Rule(
+        lambda o: reverse("appointments:cancel", args=[o["appointment"].pk]),
+        BOOKER_ACTIONS,
+        method="post",
+    ),
+    "appointments:status": Rule(
+        lambda o: reverse("appointments:status", args=[o["appointment"].pk]),
+        BOOKER_ACTIONS,
+        method="post",
+    ),
+    "appointments:waitlist": Rule(lambda o: reverse("appointments:waitlist"), SCHEDULE_READERS),
+    "appointments:waitlist_create": Rule(
+        lambda o: reverse("appointments:waitlist_create"), FRONT_DESK_ONLY
+    ),
+    "appointments:waitlist_offer": Rule(
+        lambda o: reverse("appointments:waitlist_offer", args=[o["cancelled"].pk, o["entry"].pk]),
+        FRONT_DESK_ACTIONS,
+        method="post",
+    ),
+    "appointments:waitlist_withdraw": Rule(
+        lambda o: reverse("appointments:waitlist_withdraw", args=[o["entry"].pk]),
+        FRONT_DESK_ACTIONS,
         method="post",
     ),
 }
@@ -132,7 +202,24 @@ def objects(db):
     archived = PatientFactory()
     archived.archived_at = "2026-01-01T00:00:00Z"
     archived.save()
-    return {"patient": PatientFactory(), "archived": archived}
+    appointment = AppointmentFactory()
+    cancelled = AppointmentFactory(
+        location=appointment.location,
+        status=Status.CANCELLED,
+        starts_at=appointment.starts_at + datetime.timedelta(days=1),
+    )
+    entry = WaitlistEntry.objects.create(
+        patient=PatientFactory(email="waiting@example.com"),
+        appointment_type=cancelled.appointment_type,
+        location=cancelled.location,
+    )
+    return {
+        "patient": PatientFactory(),
+        "archived": archived,
+        "appointment": appointment,
+        "cancelled": cancelled,
+        "entry": entry,
+    }
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ import random
 
 from django.utils import timezone
 
+from clinic.demo.schedule import seed_schedule
 from clinic.models import Discipline, Location, Room, StaffProfile, User
 from clinic.roles import Role, user_set_roles
 from patients.models import ActivityLevel, Funding, Patient, Sex
@@ -187,10 +188,12 @@ def seed_all() -> list[str]:
     locations = seed_locations()
     staff = seed_staff(locations)
     patients = seed_patients(staff["frontdesk"])
+    schedule = seed_schedule(locations, staff)
     return [
         f"Locations: {len(locations)} with {Room.objects.count()} rooms",
         f"Staff: {len(staff)} demo sign-ins plus admin",
         f"Patients: {patients} demo patients",
+        *schedule,
     ]
 
 

@@ -1,0 +1,278 @@
+import datetime
+
+from django import forms
+from django.utils import timezone
+
+from clinic.models import Location, Room, User
+from clinic.roles import Role
+from patients.forms import PatientRulesMixin
+from patients.models import Patient
+
+from .models import AppointmentType, CancelledBy, Status, WaitlistEntry, Weekday
+
+MAX_RANGE_DAYS = 8 * 7
+
+
+def clinician_choices():
+    return (
+        User.objects.filter(is_active=True, groups__name=Role.PHYSIOTHERAPIST)
+        .select_related("staff_profile")
+        .order_by("last_name", "first_name")
+    )
+
+
+class ClinicianField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: User) -> str:
+        return str(obj)
+
+
+class CalendarDayForm(forms.Form):
+    location = forms.ModelChoiceField(queryset=Location.objects.all(), required=False)
+    date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class CalendarWeekForm(forms.Form):
+    clinician = ClinicianField(queryset=clinician_choices(), required=False)
+    date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+def _local_datetime(day: datetime.date, at: datetime.time, location: Location) -> datetime.datetime:
+    return datetime.datetime.combine(day, at, tzinfo=location.zone)
+
+
+class NewPatientMixin(forms.Form):
+    """Register a patient on the spot while booking: the registry's rules apply."""
+
+    new_first_name = forms.CharField(label="First name", max_length=100, required=False)
+    new_last_name = forms.CharField(label="Last name", max_length=100, required=False)
+    new_date_of_birth = forms.DateField(
+        label="Date of birth", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    new_phone = forms.CharField(label="Phone", max_length=30, required=False)
+    new_email = forms.EmailField(label="E-mail", max_length=254, required=False)
+
+    def clean_new_patient(self, cleaned: dict) -> Patient | None:
+        wanted = [
+            cleaned.get(f"new_{name}") for name in ("first_name", "last_name", "date_of_birth")
+        ]
+        if not any(wanted) and not cleaned.get("new_phone") and not cleaned.get("new_email"):
+            return None
+        if not all(wanted):
+            self.add_error(
+                "new_first_name",
+                "To register a new patient give first name, last name and date of birth.",
+            )
+            return None
+        form = _InlinePatientForm(
+            data={
+                "first_name": cleaned["new_first_name"],
+                "last_name": cleaned["new_last_name"],
+                "date_of_birth": cleaned["new_date_of_birth"].isoformat(),
+                "phone": cleaned.get("new_phone", ""),
+                "email": cleaned.get("new_email", ""),
+                "sex": "unknown",
+                "funding": "self_pay",
+            }
+        )
+        if not form.is_valid():
+            for field, errors in form.errors.items():
+                target = f"new_{field}" if f"new_{field}" in self.fields else None
+                for error in errors:
+                    self.add_error(target, error)
+            return None
+        return form.instance
+
+
+class _InlinePatientForm(PatientRulesMixin, forms.ModelForm):
+    class Meta:
+        model = Patient
+        fields = ["first_name", "last_name", "date_of_birth", "phone", "email", "sex", "funding"]
+
+
+class BookingForm(NewPatientMixin, forms.Form):
+    patient = forms.ModelChoiceField(
+        queryset=Patient.objects.active(), required=False, widget=forms.HiddenInput
+    )
+    appointment_type = forms.ModelChoiceField(
+        queryset=AppointmentType.objects.active(), label="Appointment type"
+    )
+    location = forms.ModelChoiceField(queryset=Location.objects.all())
+    clinician = ClinicianField(queryset=clinician_choices())
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time", "step": 300}))
+    room = forms.ModelChoiceField(
+        queryset=Room.objects.filter(active=True).select_related("location"),
+        required=False,
+        empty_label="Any free room",
+    )
+    notes = forms.CharField(
+        max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        new_patient = self.clean_new_patient(cleaned)
+        if cleaned.get("patient") and new_patient is not None:
+            raise forms.ValidationError(
+                "Choose an existing patient or register a new one, not both."
+            )
+        if not cleaned.get("patient") and new_patient is None and not self.errors:
+            raise forms.ValidationError("Choose a patient, or register a new one.")
+        cleaned["new_patient"] = new_patient
+        location = cleaned.get("location")
+        if location and cleaned.get("date") and cleaned.get("time"):
+            cleaned["starts_at"] = _local_datetime(cleaned["date"], cleaned["time"], location)
+            if cleaned["starts_at"] < timezone.now() - datetime.timedelta(hours=12):
+                self.add_error("date", "That time has passed; choose a time from today on.")
+        return cleaned
+
+
+class MoveForm(forms.Form):
+    clinician = ClinicianField(queryset=clinician_choices())
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time", "step": 300}))
+
+    def __init__(self, *args, location: Location, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.location = location
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if cleaned.get("date") and cleaned.get("time"):
+            cleaned["starts_at"] = _local_datetime(cleaned["date"], cleaned["time"], self.location)
+            if cleaned["starts_at"] < timezone.now():
+                self.add_error("date", "An appointment can only be moved to a time still to come.")
+        return cleaned
+
+
+class CancelForm(forms.Form):
+    SCOPE_CHOICES = [
+        ("this", "This appointment"),
+        ("following", "This and the following in the series"),
+    ]
+
+    cancelled_by = forms.ChoiceField(
+        choices=CancelledBy.choices, widget=forms.RadioSelect, label="Who cancelled"
+    )
+    reason = forms.CharField(max_length=300, label="Reason")
+    scope = forms.ChoiceField(
+        choices=SCOPE_CHOICES, initial="this", required=False, widget=forms.RadioSelect
+    )
+
+
+class StatusForm(forms.Form):
+    to_status = forms.ChoiceField(
+        choices=[(s, label) for s, label in Status.choices if s != Status.CANCELLED]
+    )
+
+
+TIME_OF_DAY_CHOICES = WaitlistEntry.TimeOfDay.choices
+
+
+class FindSlotsForm(forms.Form):
+    appointment_type = forms.ModelChoiceField(
+        queryset=AppointmentType.objects.active(), label="Appointment type"
+    )
+    location = forms.ModelChoiceField(queryset=Location.objects.all())
+    clinician = ClinicianField(queryset=clinician_choices(), required=False, empty_label="Anyone")
+    from_date = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    weeks = forms.IntegerField(min_value=1, max_value=8, initial=2)
+    weekdays = forms.TypedMultipleChoiceField(
+        choices=Weekday.choices,
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Days",
+    )
+    times_of_day = forms.MultipleChoiceField(
+        choices=TIME_OF_DAY_CHOICES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Times of day",
+    )
+
+    def clean_from_date(self) -> datetime.date:
+        value = self.cleaned_data.get("from_date") or timezone.localdate()
+        if value > timezone.localdate() + datetime.timedelta(days=730):
+            raise forms.ValidationError("Look no more than two years ahead.")
+        return value
+
+    def time_windows(self) -> list[tuple[datetime.time, datetime.time]] | None:
+        chosen = self.cleaned_data.get("times_of_day") or []
+        if not chosen:
+            return None
+        return [WaitlistEntry.TIME_OF_DAY_HOURS[WaitlistEntry.TimeOfDay(t)] for t in chosen]
+
+
+class SeriesForm(BookingForm):
+    every_weeks = forms.IntegerField(min_value=1, max_value=12, initial=1, label="Every (weeks)")
+    count = forms.IntegerField(
+        min_value=2, max_value=52, required=False, label="Number of appointments"
+    )
+    until = forms.DateField(
+        required=False, label="Or until", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if cleaned.get("count") and cleaned.get("until"):
+            raise forms.ValidationError("Give a number of appointments or an end date, not both.")
+        if not cleaned.get("count") and not cleaned.get("until"):
+            raise forms.ValidationError("Give a number of appointments or an end date.")
+        until = cleaned.get("until")
+        if until and cleaned.get("date") and until <= cleaned["date"]:
+            self.add_error("until", "The end date must be after the first appointment.")
+        if until and cleaned.get("date") and until > cleaned["date"] + datetime.timedelta(days=366):
+            self.add_error("until", "A series can run for at most a year.")
+        return cleaned
+
+
+class WaitlistForm(forms.ModelForm):
+    weekdays = forms.TypedMultipleChoiceField(
+        choices=Weekday.choices,
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Days that suit",
+    )
+    times_of_day = forms.MultipleChoiceField(
+        choices=TIME_OF_DAY_CHOICES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Times that suit",
+    )
+
+    class Meta:
+        model = WaitlistEntry
+        fields = [
+            "patient",
+            "appointment_type",
+            "location",
+            "clinician",
+            "weekdays",
+            "times_of_day",
+            "earliest_date",
+            "latest_date",
+            "notes",
+        ]
+        widgets = {
+            "patient": forms.HiddenInput,
+            "earliest_date": forms.DateInput(attrs={"type": "date"}),
+            "latest_date": forms.DateInput(attrs={"type": "date"}),
+        }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["patient"].queryset = Patient.objects.active()
+        self.fields["clinician"].queryset = clinician_choices()
+        self.fields["clinician"].empty_label = "Anyone"
+        self.fields["appointment_type"].queryset = AppointmentType.objects.active()
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        earliest, latest = cleaned.get("earliest_date"), cleaned.get("latest_date")
+        if earliest and latest and latest < earliest:
+            self.add_error("latest_date", "Must be on or after the earliest date.")
+        return cleaned
