@@ -28,7 +28,14 @@ from .forms import (
     StatusForm,
     WaitlistForm,
 )
-from .models import Appointment, AppointmentType, Status, WaitlistEntry
+from .models import (
+    Appointment,
+    AppointmentType,
+    PracticeSettings,
+    Status,
+    WaitlistEntry,
+    discounted,
+)
 
 VIEW = "appointments.view_appointment"
 BOOK = "appointments.add_appointment"
@@ -173,7 +180,16 @@ def _booking_context(form) -> dict:
     value = form["patient"].value()
     if value and str(value).isdigit():
         patient = Patient.objects.active().filter(pk=value).first()
-    return {"form": form, "selected_patient": patient}
+    discount = PracticeSettings.load().new_patient_discount_percent
+    return {
+        "form": form,
+        "selected_patient": patient,
+        "discount_percent": discount,
+        "prices": [
+            (kind, kind.price, discounted(kind.price, discount))
+            for kind in AppointmentType.objects.active()
+        ],
+    }
 
 
 @permission_required(VIEW, raise_exception=True)
