@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import feeds, views
 
 app_name = "appointments"
 
@@ -21,4 +21,5 @@ urlpatterns = [
     path("waitlist/", views.waitlist, name="waitlist"),
     path("waitlist/new/", views.waitlist_create, name="waitlist_create"),
     path("waitlist/<int:entry_pk>/withdraw/", views.waitlist_withdraw, name="waitlist_withdraw"),
+    *feeds.urlpatterns,
 ]

@@ -35,9 +35,23 @@ def _maintain(app_label: str, *models: str) -> set[str]:
     }
 
 
+#: The clinical record: physiotherapists only. Managers and front desk see none of it.
+_CLINICAL = _maintain(
+    "treatments",
+    "episode",
+    "assessment",
+    "treatmentplan",
+    "intervention",
+    "visitnote",
+    "addendum",
+    "dryneedlingconsent",
+)
+
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.PHYSIOTHERAPIST: frozenset(
-        _PATIENT_READ
+        _CLINICAL
+        | {"treatments.view_exercise"}
+        | _PATIENT_READ
         | _PATIENT_WRITE
         | _SCHEDULE_READ
         | _SCHEDULE_WRITE
@@ -67,6 +81,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
             "closure",
             "practicesettings",
         )
+        | _maintain("treatments", "exercise", "clinicalsettings")
     ),
 }
 

@@ -51,5 +51,6 @@ urlpatterns = [
     path("accounts/", include(auth_patterns)),
     path("patients/", include("patients.urls")),
     path("appointments/", include("appointments.urls")),
+    path("clinical/", include("treatments.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
 ]

@@ -14,7 +14,7 @@ from django.contrib import admin
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from appointments.models import Status, WaitlistEntry
+from appointments.models import CalendarFeed, Status, WaitlistEntry
 
 from .appointments.factories import AppointmentFactory
 from .factories import PatientFactory
@@ -160,6 +160,13 @@ ACCESS: dict[str, Rule] = {
         FRONT_DESK_ACTIONS,
         method="post",
     ),
+    "appointments:feed": Rule(
+        lambda o: reverse("appointments:feed", args=[o["feed"].token]), public()
+    ),
+    "appointments:feed_settings": Rule(
+        lambda o: reverse("appointments:feed_settings"),
+        {"anonymous": LOGIN, "outsider": 403, "front_desk": 403, "physio": 200, "manager": 403},
+    ),
 }
 
 # The admin site: only staff (practice managers) get in; everyone else is sent to the
@@ -208,6 +215,9 @@ def objects(db):
         status=Status.CANCELLED,
         starts_at=appointment.starts_at + datetime.timedelta(days=1),
     )
+    feed = CalendarFeed.objects.create(
+        clinician=appointment.clinician, token=CalendarFeed.new_token()
+    )
     entry = WaitlistEntry.objects.create(
         patient=PatientFactory(email="waiting@example.com"),
         appointment_type=cancelled.appointment_type,
@@ -219,6 +229,7 @@ def objects(db):
         "appointment": appointment,
         "cancelled": cancelled,
         "entry": entry,
+        "feed": feed,
     }
 
 

@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "clinic",
     "patients",
     "appointments",
+    "treatments",
 ]
 
 MIDDLEWARE = [
@@ -126,6 +127,8 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+# Sending holds the outbox row's lock, so a slow mail server must not hold it for long.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=15)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Clinic <clinic@example.com>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -16,6 +16,8 @@ def required(name: str) -> str:
 DEBUG = False
 SECRET_KEY = required("SECRET_KEY")
 ALLOWED_HOSTS = [host.strip() for host in required("ALLOWED_HOSTS").split(",") if host.strip()]
+if not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("ALLOWED_HOSTS must name at least one host for production.")
 required("DATABASE_URL")
 DATABASES = {"default": database_from_env(None)}
 

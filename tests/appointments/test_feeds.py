@@ -5,37 +5,15 @@ import datetime
 import pytest
 from django.contrib.messages import get_messages
 from django.test import Client
-from django.urls import include, path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar
 
-from appointments import feeds
 from appointments.models import CalendarFeed, Status
-from clinic import urls as project_urls
 from clinic.roles import Role
 from tests.factories import LocationFactory, PatientFactory, RoomFactory, UserFactory
 
 from .factories import AppointmentFactory, AppointmentTypeFactory
-
-
-def _with_feeds(patterns: list) -> list:
-    """The project's URLs, with the feed views under /appointments/ until it includes them."""
-    result = []
-    for pattern in patterns:
-        if getattr(pattern, "namespace", None) == "appointments":
-            names = {getattr(inner, "name", None) for inner in pattern.url_patterns}
-            if "feed" not in names:
-                combined = [*pattern.url_patterns, *feeds.urlpatterns]
-                pattern = path(str(pattern.pattern), include((combined, "appointments")))
-        result.append(pattern)
-    if not any(getattr(pattern, "namespace", None) == "appointments" for pattern in result):
-        result.append(path("appointments/", include((feeds.urlpatterns, "appointments"))))
-    return result
-
-
-urlpatterns = _with_feeds(project_urls.urlpatterns)
-
-pytestmark = pytest.mark.urls(__name__)
 
 DAY = datetime.timedelta(days=1)
 
