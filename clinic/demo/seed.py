@@ -5,6 +5,7 @@ import random
 
 from django.utils import timezone
 
+from clinic.demo.clinical import seed_clinical
 from clinic.demo.schedule import seed_schedule
 from clinic.models import Discipline, Location, Room, StaffProfile, User
 from clinic.roles import Role, user_set_roles
@@ -189,11 +190,13 @@ def seed_all() -> list[str]:
     staff = seed_staff(locations)
     patients = seed_patients(staff["frontdesk"])
     schedule = seed_schedule(locations, staff)
+    clinical = seed_clinical(locations, staff)
     return [
         f"Locations: {len(locations)} with {Room.objects.count()} rooms",
         f"Staff: {len(staff)} demo sign-ins plus admin",
         f"Patients: {patients} demo patients",
         *schedule,
+        *clinical,
     ]
 
 
