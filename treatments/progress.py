@@ -48,8 +48,17 @@ MEASURE_LABELS = {
 }
 
 
-def episode_progress(episode: Episode, assessments: list[Assessment] | None = None) -> Progress:
-    """Built from already-fetched assessments (with ``measures`` prefetched) when given."""
+def episode_progress(
+    episode: Episode,
+    assessments: list[Assessment] | None = None,
+    *,
+    review_after_weeks: int | None = None,
+) -> Progress:
+    """Built from already-fetched assessments (with ``measures`` prefetched) when given.
+
+    Pass ``review_after_weeks`` when building many episodes' progress, so the practice's
+    setting is read once rather than once per episode.
+    """
     if assessments is None:
         assessments = list(
             episode.assessments.prefetch_related("measures").order_by("assessed_on", "pk")
@@ -91,11 +100,17 @@ def episode_progress(episode: Episode, assessments: list[Assessment] | None = No
         )
     progress = Progress(points, changes)
     progress.red_flags = [a for a in assessments if a.has_red_flags]
-    progress.alerts = _alerts(episode, points, changes, progress.red_flags)
+    progress.alerts = _alerts(episode, points, changes, progress.red_flags, review_after_weeks)
     return progress
 
 
-def _alerts(episode: Episode, points: list[Point], changes: list[Change], red_flagged) -> list[str]:
+def _alerts(
+    episode: Episode,
+    points: list[Point],
+    changes: list[Change],
+    red_flagged,
+    weeks: int | None = None,
+) -> list[str]:
     alerts = []
     for assessment in red_flagged:
         decision = (
@@ -112,7 +127,7 @@ def _alerts(episode: Episode, points: list[Point], changes: list[Change], red_fl
     worse = [c.label for c in changes if c.verdict == scoring.ChangeVerdict.WORSE]
     if worse:
         alerts.append(f"Worsening: {', '.join(worse)} worse than at the start.")
-    weeks = ClinicalSettings.load().review_after_weeks
+    weeks = weeks or ClinicalSettings.load().review_after_weeks
     started = points[0].day
     if timezone.localdate() - started >= datetime.timedelta(weeks=weeks):
         improved = [c for c in changes if c.verdict == scoring.ChangeVerdict.IMPROVED]

@@ -118,7 +118,12 @@ def assessment_record(
         assessment.contributing_factors, reference.CONTRIBUTING_FACTORS, "contributing factor"
     )
     if assessment.referral_decision:
-        scoring.referral_decision_validate(assessment.referral_decision, assessment.referral_reason)
+        try:
+            scoring.referral_decision_validate(
+                assessment.referral_decision, assessment.referral_reason
+            )
+        except ValueError as error:
+            raise ValidationError(str(error)) from error
     assessment.clinician = by
     assessment.full_clean()
     assessment.save()
@@ -378,4 +383,3 @@ def unsigned_notes_overdue(
         .select_related("appointment", "episode__patient")
         .order_by("appointment__starts_at")
     )
-
