@@ -34,6 +34,14 @@ class PracticeSettings(models.Model):
     booking_horizon_days = models.PositiveSmallIntegerField(
         default=90, validators=[MinValueValidator(1), MaxValueValidator(730)]
     )
+    online_booking_enabled = models.BooleanField(
+        default=True, help_text="Patients may book online at /book/."
+    )
+    online_max_future_bookings = models.PositiveSmallIntegerField(
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(20)],
+        help_text="The most upcoming appointments one patient may hold from online booking.",
+    )
     cancellation_policy = models.TextField(
         default=(
             "Please give us at least 24 hours' notice if you need to cancel or move your "

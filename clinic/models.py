@@ -113,6 +113,9 @@ class StaffProfile(models.Model):
     )
     calendar_colour = models.CharField(max_length=7, default="#0d6efd", validators=[hex_colour])
     locations = models.ManyToManyField(Location, blank=True, related_name="staff")
+    bookable_online = models.BooleanField(
+        default=True, help_text="Patients may choose this clinician when booking online."
+    )
     dry_needling_certified_on = models.DateField(null=True, blank=True)
     dry_needling_expires_on = models.DateField(null=True, blank=True)
 

@@ -129,6 +129,13 @@ class Patient(models.Model):
     needle_phobia = models.BooleanField(default=False)
     other_alerts = models.TextField("other medical alerts", max_length=1000, blank=True)
 
+    registered_online = models.BooleanField(default=False, editable=False)
+    needs_review = models.BooleanField(
+        "to review",
+        default=False,
+        help_text="Registered online: check for a duplicate record and merge if needed.",
+    )
+
     search_name = models.TextField(editable=False, default="")
 
     created_at = models.DateTimeField(auto_now_add=True)

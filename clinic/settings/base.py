@@ -132,6 +132,11 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=15)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Clinic <clinic@example.com>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# Rate limits for online booking are counted here: use a shared cache (for example
+# redis://127.0.0.1:6379/1) when several app servers run.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+RATELIMIT_USE_CACHE = "default"
+
 PRACTICE_NAME = env.str("PRACTICE_NAME", default="Kneecap Physiotherapy")
 PHONE_REGION = env.str("PHONE_REGION", default="GB")
 ADMIN_URL = env.str("ADMIN_URL", default="admin/")
