@@ -33,6 +33,7 @@ def _get_note(request: HttpRequest, patient: Patient, pk: int) -> VisitNote:
         "episode__plan",
         "appointment__location",
         "appointment__appointment_type",
+        "appointment__clinician__staff_profile",
         "author__staff_profile",
         "signed_by__staff_profile",
     )
