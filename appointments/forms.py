@@ -12,6 +12,18 @@ from .models import AppointmentType, CancelledBy, Status, WaitlistEntry, Weekday
 
 MAX_RANGE_DAYS = 8 * 7
 
+#: Dates outside these years are typing mistakes, and near the ends of the calendar the
+#: day before or after would not exist.
+EARLIEST_DATE = datetime.date(1900, 1, 1)
+LATEST_DATE = datetime.date(2199, 12, 31)
+
+
+def validate_calendar_date(value: datetime.date) -> None:
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise forms.ValidationError(
+            f"Choose a date between {EARLIEST_DATE.year} and {LATEST_DATE.year}."
+        )
+
 
 def clinician_choices():
     return (
@@ -28,12 +40,20 @@ class ClinicianField(forms.ModelChoiceField):
 
 class CalendarDayForm(forms.Form):
     location = forms.ModelChoiceField(queryset=Location.objects.all(), required=False)
-    date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(
+        required=False,
+        validators=[validate_calendar_date],
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
 
 
 class CalendarWeekForm(forms.Form):
     clinician = ClinicianField(queryset=clinician_choices(), required=False)
-    date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(
+        required=False,
+        validators=[validate_calendar_date],
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
 
 
 def _local_datetime(day: datetime.date, at: datetime.time, location: Location) -> datetime.datetime:
@@ -98,7 +118,9 @@ class BookingForm(NewPatientMixin, forms.Form):
     )
     location = forms.ModelChoiceField(queryset=Location.objects.all())
     clinician = ClinicianField(queryset=clinician_choices())
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(
+        validators=[validate_calendar_date], widget=forms.DateInput(attrs={"type": "date"})
+    )
     time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time", "step": 300}))
     room = forms.ModelChoiceField(
         queryset=Room.objects.filter(active=True).select_related("location"),
@@ -129,7 +151,9 @@ class BookingForm(NewPatientMixin, forms.Form):
 
 class MoveForm(forms.Form):
     clinician = ClinicianField(queryset=clinician_choices())
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(
+        validators=[validate_calendar_date], widget=forms.DateInput(attrs={"type": "date"})
+    )
     time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time", "step": 300}))
 
     def __init__(self, *args, location: Location, **kwargs) -> None:
@@ -176,7 +200,10 @@ class FindSlotsForm(forms.Form):
     location = forms.ModelChoiceField(queryset=Location.objects.all())
     clinician = ClinicianField(queryset=clinician_choices(), required=False, empty_label="Anyone")
     from_date = forms.DateField(
-        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label="From",
+        required=False,
+        validators=[validate_calendar_date],
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     weeks = forms.IntegerField(min_value=1, max_value=8, initial=2)
     weekdays = forms.TypedMultipleChoiceField(

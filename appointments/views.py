@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from clinic.models import Location, User
@@ -307,7 +308,9 @@ def appointment_status(request: HttpRequest, pk: int) -> HttpResponse:
         appointment = _get_appointment(request, pk)
         return render(request, "appointments/_today_row.html", {"appointment": appointment})
     next_url = request.POST.get("next", "")
-    if next_url.startswith("/") and not next_url.startswith("//"):
+    if url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return redirect(next_url)
     return redirect(appointment)
 
