@@ -1,0 +1,199 @@
+"""Finding free times from the schedule in the database."""
+
+import datetime
+
+import pytest
+
+from appointments.availability import find_free_slots
+from appointments.models import PracticeSettings, Status, WaitlistEntry, Weekday
+from clinic.roles import Role
+from tests.factories import LocationFactory, RoomFactory, UserFactory
+
+from .factories import AppointmentFactory, AppointmentTypeFactory, WorkingHoursFactory
+from .scheduling import (
+    LONDON,
+    ClosureFactory,
+    TimeOffFactory,
+    at,
+    certify_dry_needling,
+    day_ahead,
+)
+
+pytestmark = pytest.mark.django_db
+
+DAY = day_ahead(14, weekday=Weekday.TUESDAY)
+NOW = at(DAY - datetime.timedelta(days=7), "09:00")
+MORNING = (datetime.time(9, 0), datetime.time(12, 0))
+
+
+@pytest.fixture
+def london(db):
+    return LocationFactory(name="Islington", time_zone="Europe/London")
+
+
+@pytest.fixture
+def follow_up(db):
+    return AppointmentTypeFactory(name="Follow-up", duration_minutes=45, buffer_after_minutes=0)
+
+
+@pytest.fixture
+def mornings(physio, london):
+    """Priya works 09:00–12:00 at Islington on Tuesdays."""
+    return WorkingHoursFactory(
+        clinician=physio,
+        location=london,
+        weekday=Weekday.TUESDAY,
+        start_time=MORNING[0],
+        end_time=MORNING[1],
+    )
+
+
+def _starts(found, clinician=None) -> list[str]:
+    return [
+        s.start.astimezone(LONDON).strftime("%H:%M")
+        for s in found
+        if clinician is None or s.clinician_id == clinician.pk
+    ]
+
+
+def _find(appointment_type, location, **kwargs):
+    kwargs.setdefault("first_day", DAY)
+    kwargs.setdefault("last_day", DAY)
+    kwargs.setdefault("now", NOW)
+    return find_free_slots(appointment_type=appointment_type, location=location, **kwargs)
+
+
+ALL_MORNING = [
+    "09:00", "09:15", "09:30", "09:45", "10:00", "10:15", "10:30", "10:45", "11:00", "11:15",
+]  # fmt: skip
+
+
+def test_free_times_step_through_the_working_hours(mornings, london, follow_up) -> None:
+    assert _starts(_find(follow_up, london)) == ALL_MORNING
+
+
+def test_nobody_working_means_no_free_times(london, follow_up) -> None:
+    assert _find(follow_up, london) == []
+
+
+def test_an_appointment_and_its_buffer_block_the_time(mornings, physio, london, follow_up) -> None:
+    with_clean_up = AppointmentTypeFactory(name="Acupuncture", duration_minutes=45,
+                                           buffer_after_minutes=15)  # fmt: skip
+    AppointmentFactory(
+        clinician=physio, location=london, appointment_type=with_clean_up,
+        starts_at=at(DAY, "10:00"),
+    )  # fmt: skip
+
+    assert _starts(_find(follow_up, london)) == ["09:00", "09:15", "11:00", "11:15"]
+
+
+def test_a_cancelled_appointment_frees_its_time(mornings, physio, london, follow_up) -> None:
+    AppointmentFactory(
+        clinician=physio, location=london, starts_at=at(DAY, "10:00"), status=Status.CANCELLED
+    )
+
+    assert _starts(_find(follow_up, london)) == ALL_MORNING
+
+
+def test_time_off_blocks_the_time(mornings, physio, london, follow_up) -> None:
+    TimeOffFactory(clinician=physio, starts_at=at(DAY, "09:00"), ends_at=at(DAY, "10:30"))
+
+    assert _starts(_find(follow_up, london)) == ["10:30", "10:45", "11:00", "11:15"]
+
+
+@pytest.mark.parametrize("practice_wide", [False, True], ids=["location", "practice-wide"])
+def test_a_closure_leaves_no_free_time_that_day(practice_wide, mornings, london, follow_up) -> None:
+    ClosureFactory(location=None if practice_wide else london, starts_on=DAY)
+
+    assert _find(follow_up, london) == []
+
+
+def test_a_closure_elsewhere_changes_nothing(mornings, london, follow_up) -> None:
+    ClosureFactory(location=LocationFactory(name="Hackney"), starts_on=DAY)
+
+    assert _starts(_find(follow_up, london)) == ALL_MORNING
+
+
+def test_a_type_needing_a_room_is_offered_only_while_an_active_room_is_free(
+    mornings, physio, london
+) -> None:
+    treatment = AppointmentTypeFactory(name="Treatment", duration_minutes=45, needs_room=True)
+    room = RoomFactory(location=london, name="Room A")
+    RoomFactory(location=london, name="Room B", active=False)
+    colleague = UserFactory(roles=[Role.PHYSIOTHERAPIST])
+    AppointmentFactory(clinician=colleague, location=london, room=room, starts_at=at(DAY, "09:00"),
+                       ends_at=at(DAY, "11:00"))  # fmt: skip
+
+    found = _find(treatment, london)
+
+    assert _starts(found) == ["11:00", "11:15"]
+    assert {s.room_id for s in found} == {room.pk}
+
+
+def test_no_active_room_means_no_free_time(mornings, london) -> None:
+    treatment = AppointmentTypeFactory(name="Treatment", needs_room=True)
+    RoomFactory(location=london, name="Room B", active=False)
+
+    assert _find(treatment, london) == []
+
+
+def test_dry_needling_is_offered_only_with_a_certified_clinician(mornings, physio, london) -> None:
+    needling = AppointmentTypeFactory(name="Dry needling", needs_dry_needling_certification=True)
+    certified = UserFactory(first_name="Cara", last_name="Cert", roles=[Role.PHYSIOTHERAPIST])
+    WorkingHoursFactory(clinician=certified, location=london, weekday=Weekday.TUESDAY,
+                        start_time=MORNING[0], end_time=MORNING[1])  # fmt: skip
+    certify_dry_needling(certified, on=DAY - datetime.timedelta(days=100))
+    certify_dry_needling(
+        physio, on=DAY - datetime.timedelta(days=800), expires=DAY - datetime.timedelta(days=1)
+    )
+
+    found = _find(needling, london)
+
+    assert found
+    assert {s.clinician_id for s in found} == {certified.pk}
+
+
+def test_only_clinicians_offering_the_type_are_searched(mornings, physio, london) -> None:
+    other = UserFactory(roles=[Role.PHYSIOTHERAPIST])
+    WorkingHoursFactory(clinician=other, location=london, weekday=Weekday.TUESDAY,
+                        start_time=MORNING[0], end_time=MORNING[1])  # fmt: skip
+    pilates = AppointmentTypeFactory(name="Pilates")
+    pilates.clinicians.set([other])
+
+    assert {s.clinician_id for s in _find(pilates, london)} == {other.pk}
+    assert _find(pilates, london, clinician=physio) == []
+
+
+def test_minimum_notice_comes_from_the_practice_settings(mornings, london, follow_up) -> None:
+    PracticeSettings.objects.update_or_create(pk=1, defaults={"min_booking_notice_minutes": 120})
+
+    found = _find(follow_up, london, now=at(DAY, "08:15"))
+
+    assert _starts(found) == ["10:15", "10:30", "10:45", "11:00", "11:15"]
+
+
+def test_nothing_is_offered_beyond_the_booking_horizon(mornings, london, follow_up) -> None:
+    PracticeSettings.objects.update_or_create(pk=1, defaults={"booking_horizon_days": 7})
+
+    assert _find(follow_up, london, now=at(DAY - datetime.timedelta(days=14), "09:00")) == []
+    assert _find(follow_up, london, now=at(DAY - datetime.timedelta(days=6), "09:00"))
+
+
+def test_weekday_and_time_of_day_filters(physio, london, follow_up) -> None:
+    for weekday in Weekday:
+        WorkingHoursFactory(clinician=physio, location=london, weekday=weekday,
+                            start_time=datetime.time(8), end_time=datetime.time(20))  # fmt: skip
+    evening = WaitlistEntry.TIME_OF_DAY_HOURS[WaitlistEntry.TimeOfDay.EVENING]
+
+    found = _find(
+        follow_up,
+        london,
+        last_day=DAY + datetime.timedelta(days=6),
+        weekdays=[Weekday.TUESDAY, Weekday.SATURDAY],
+        times_of_day=[evening],
+    )
+
+    local = [s.start.astimezone(LONDON) for s in found]
+    assert {d.strftime("%A") for d in local} == {"Tuesday", "Saturday"}
+    assert min(d.time() for d in local) == datetime.time(17, 0)
+    assert max(d.time() for d in local) == datetime.time(19, 15)
