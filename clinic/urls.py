@@ -48,6 +48,7 @@ auth_patterns = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("book/", include("appointments.online_urls")),
     path("accounts/", include(auth_patterns)),
     path("patients/", include("patients.urls")),
     path("appointments/", include("appointments.urls")),

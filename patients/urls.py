@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import review_views, views
 
 app_name = "patients"
 
@@ -11,4 +11,5 @@ urlpatterns = [
     path("<int:pk>/edit/", views.patient_update, name="update"),
     path("<int:pk>/archive/", views.patient_archive, name="archive"),
     path("<int:pk>/restore/", views.patient_restore, name="restore"),
+    *review_views.urlpatterns,
 ]
