@@ -334,32 +334,25 @@ def consent_create(request: HttpRequest, patient_pk: int) -> HttpResponse:
 # --- The home-exercise programme ----------------------------------------------------------
 
 
-def _may_email(patient: Patient) -> tuple[bool, str]:
+def _email_refusal(patient: Patient) -> str:
+    """Why the programme cannot be e-mailed to this patient; empty when it can."""
     if not patient.email_reminders:
-        return False, (
-            f"{patient.full_name} has not agreed to receive e-mails from the practice, so the "
-            "programme was not sent. Print it or download the PDF instead."
-        )
+        return f"{patient.full_name} has not agreed to receive e-mails from the practice."
     if not patient.email:
-        return False, (
-            f"{patient.full_name} has no e-mail address on record, so the programme was not "
-            "sent. Print it or download the PDF instead."
-        )
-    return True, ""
+        return f"{patient.full_name} has no e-mail address on record."
+    return ""
 
 
 @clinical_read
 def handout(request: HttpRequest, patient_pk: int, episode_pk: int) -> HttpResponse:
     episode = get_episode(request, patient_pk, episode_pk)
     programme = handout_build(episode)
-    may_email, email_refusal = _may_email(episode.patient)
     context = {
         "episode": episode,
         "patient": episode.patient,
         "handout": programme,
         "plan_url": _plan_url(episode),
-        "may_email": may_email,
-        "email_refusal": email_refusal,
+        "email_refusal": _email_refusal(episode.patient),
         "safety_advice": SAFETY_ADVICE,
     }
     return render(request, "treatments/handout.html", context)
@@ -401,9 +394,11 @@ def handout_email(request: HttpRequest, patient_pk: int, episode_pk: int) -> Htt
     episode = get_episode(request, patient_pk, episode_pk)
     patient = episode.patient
     handout_url = reverse("treatments:handout", args=[patient.pk, episode.pk])
-    may_email, refusal = _may_email(patient)
-    if not may_email:
-        messages.error(request, refusal)
+    refusal = _email_refusal(patient)
+    if refusal:
+        messages.error(
+            request, f"{refusal} The programme was not sent: print it or download the PDF instead."
+        )
         return redirect(handout_url)
     programme = handout_build(episode)
     try:
