@@ -12,7 +12,7 @@ from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST
@@ -64,14 +64,6 @@ def _evidence(kind: str) -> dict | None:
 
 def _plan_url(episode: Episode) -> str:
     return reverse("treatments:plan", args=[episode.patient_id, episode.pk])
-
-
-def _episode_url(episode: Episode) -> str:
-    """The episode page once it exists; the patient's page until then."""
-    try:
-        return episode.get_absolute_url()
-    except NoReverseMatch:
-        return episode.patient.get_absolute_url()
 
 
 def _show_errors(form: Form, error: ValidationError) -> None:
@@ -195,7 +187,6 @@ def plan(request: HttpRequest, patient_pk: int, episode_pk: int) -> HttpResponse
         "episode": episode,
         "patient": episode.patient,
         "plan": episode.plan,
-        "episode_url": _episode_url(episode),
         "plan_form": plan_form or PlanForm(instance=episode.plan),
         "goal_form": goal_form or GoalForm(),
         "goals": episode.plan.goals.all(),
