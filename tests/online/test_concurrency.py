@@ -1,0 +1,59 @@
+"""Twenty patients confirming the same time on the public pages at once: one booking."""
+
+import threading
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from appointments import online_services as online
+from appointments.models import Appointment
+from patients.models import Patient
+
+from .conftest import local_slot, make_details, post_confirm
+
+ATTEMPTS = 20
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_twenty_visitors_confirming_one_time_get_one_booking(clinic, monkeypatch) -> None:
+    monkeypatch.setattr(online, "CONFIRM_RATE_PER_IP", "1000/h")
+    starts_at = local_slot(clinic["location"], days=4, hour=18)
+    payloads = [
+        make_details(
+            clinic,
+            starts_at,
+            first_name=f"Racer{index}",
+            email=f"racer{index}@example.com",
+            phone=f"+4479111234{index:02d}",
+        )
+        for index in range(ATTEMPTS)
+    ]
+    barrier = threading.Barrier(ATTEMPTS)
+    statuses, crashes = [], []
+
+    def run(index: int) -> None:
+        try:
+            client = Client()
+            barrier.wait(timeout=30)
+            response = post_confirm(client, payloads[index])
+            statuses.append((response.status_code, response.content.decode()))
+        except Exception as error:  # any failure other than a refusal is the bug under test
+            crashes.append(repr(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(ATTEMPTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert crashes == []
+    codes = sorted(code for code, _ in statuses)
+    assert codes == [302] + [409] * (ATTEMPTS - 1)
+    assert all("That time was just taken" in body for code, body in statuses if code == 409)
+    assert Appointment.objects.count() == 1
+    # The losers' records were rolled back with their bookings: nothing left to review.
+    assert Patient.objects.filter(registered_online=True).count() == 1
