@@ -37,6 +37,7 @@ def find_free_slots(
     now: datetime.datetime | None = None,
     weekdays: list[int] | None = None,
     times_of_day: list[tuple[datetime.time, datetime.time]] | None = None,
+    windows: list[tuple[int, datetime.time, datetime.time]] | None = None,
     limit: int | None = None,
 ) -> list[slots.Slot]:
     """Free start times for the type at the location, for one clinician or any.
@@ -128,10 +129,13 @@ def find_free_slots(
         now=now,
         min_notice=practice.min_notice,
         horizon=practice.horizon,
-        weekdays=weekdays,
+        weekdays=weekdays if windows is None else sorted({w[0] for w in windows}),
         times_of_day=times_of_day,
-        limit=limit,
+        limit=limit if windows is None else None,
     )
+    if windows is not None:
+        # "Tuesday evening or Saturday": a slot suits when any (day, hours) window holds it.
+        found = [s for s in found if _in_windows(s.start.astimezone(zone), windows)][:limit]
     if appointment_type.needs_dry_needling_certification:
         profiles = {c.pk: c.staff_profile for c in candidates}
         found = [
@@ -140,3 +144,9 @@ def find_free_slots(
             if profiles[s.clinician_id].dry_needling_certified(on=s.start.astimezone(zone).date())
         ]
     return found
+
+
+def _in_windows(local: datetime.datetime, windows) -> bool:
+    return any(
+        local.weekday() == day and start <= local.time() < end for day, start, end in windows
+    )

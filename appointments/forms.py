@@ -191,6 +191,11 @@ class StatusForm(forms.Form):
 
 
 TIME_OF_DAY_CHOICES = WaitlistEntry.TimeOfDay.choices
+DAY_PARTS = [*TIME_OF_DAY_CHOICES, ("any", "All day")]
+DAY_PART_HOURS = {
+    **{str(part): hours for part, hours in WaitlistEntry.TIME_OF_DAY_HOURS.items()},
+    "any": (datetime.time.min, datetime.time.max),
+}
 
 
 class FindSlotsForm(forms.Form):
@@ -206,18 +211,16 @@ class FindSlotsForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     weeks = forms.IntegerField(min_value=1, max_value=8, initial=2)
-    weekdays = forms.TypedMultipleChoiceField(
-        choices=Weekday.choices,
-        coerce=int,
+    when = forms.MultipleChoiceField(
+        choices=[
+            (f"{day}-{part}", f"{day_label} {part_label.lower()}")
+            for day, day_label in Weekday.choices
+            for part, part_label in DAY_PARTS
+        ],
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        label="Days",
-    )
-    times_of_day = forms.MultipleChoiceField(
-        choices=TIME_OF_DAY_CHOICES,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        label="Times of day",
+        label="Days and times that suit",
+        help_text="Any ticked box will do, e.g. Tuesday evening or Saturday all day.",
     )
 
     def clean_from_date(self) -> datetime.date:
@@ -226,11 +229,33 @@ class FindSlotsForm(forms.Form):
             raise forms.ValidationError("Look no more than two years ahead.")
         return value
 
-    def time_windows(self) -> list[tuple[datetime.time, datetime.time]] | None:
-        chosen = self.cleaned_data.get("times_of_day") or []
+    def windows(self) -> list[tuple[int, datetime.time, datetime.time]] | None:
+        """The ticked (weekday, from, until) windows, or None for any time."""
+        chosen = self.cleaned_data.get("when") or []
         if not chosen:
             return None
-        return [WaitlistEntry.TIME_OF_DAY_HOURS[WaitlistEntry.TimeOfDay(t)] for t in chosen]
+        windows = []
+        for value in chosen:
+            day, part = value.split("-")
+            start, end = DAY_PART_HOURS[part]
+            windows.append((int(day), start, end))
+        return windows
+
+    day_parts = DAY_PARTS
+
+    def grid(self) -> list[tuple[str, list[tuple[str, bool, str]]]]:
+        """Rows of (day, [(value, ticked, time label)…]) for the days × times table."""
+        ticked = set(self["when"].value() or [])
+        return [
+            (
+                label,
+                [
+                    (f"{day}-{part}", f"{day}-{part}" in ticked, str(part_label))
+                    for part, part_label in DAY_PARTS
+                ],
+            )
+            for day, label in Weekday.choices
+        ]
 
 
 class SeriesForm(BookingForm):

@@ -330,8 +330,7 @@ def find_slots(request: HttpRequest) -> HttpResponse:
             last_day=first_day
             + datetime.timedelta(weeks=data["weeks"])
             - datetime.timedelta(days=1),
-            weekdays=data.get("weekdays") or None,
-            times_of_day=form.time_windows(),
+            windows=form.windows(),
             limit=60,
         )
         names = {u.pk: u for u in physiotherapists()}

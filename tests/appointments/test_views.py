@@ -340,7 +340,7 @@ def test_find_lists_free_times_with_book_links(
     assert link in text(response)
 
 
-def test_find_filters_by_weekday_and_time_of_day(
+def test_find_looks_for_tuesday_evening_or_saturday(
     front_desk_client, physio, clinic, follow_up
 ) -> None:
     response = front_desk_client.get(
@@ -348,15 +348,19 @@ def test_find_filters_by_weekday_and_time_of_day(
             clinic,
             follow_up,
             weeks=1,
-            weekdays=[Weekday.TUESDAY, Weekday.SATURDAY],
-            times_of_day="evening",
+            when=[f"{Weekday.TUESDAY}-evening", f"{Weekday.SATURDAY}-any"],
         )
     )
 
     found = re.findall(r"<td>(\w{3}) \d+ \w{3} \d{4}, (\d\d:\d\d)</td>", text(response))
     assert {day for day, _ in found} == {"Tue", "Sat"}
-    assert min(time for _, time in found) == "17:00"
-    assert max(time for _, time in found) == "19:15"
+    tuesday = [time for day, time in found if day == "Tue"]
+    saturday = [time for day, time in found if day == "Sat"]
+    assert min(tuesday) == "17:00"
+    assert max(tuesday) == "19:15"
+    assert min(saturday) == "08:00"
+    assert max(saturday) == "19:15"
+    assert 'value="1-evening" id="when-1-evening" checked' in text(response)
 
 
 def test_find_says_so_when_nothing_is_free(front_desk_client, london, follow_up) -> None:

@@ -10,8 +10,9 @@ from tests.factories import PatientFactory
 
 LIST = reverse("patients:list")
 CREATE = reverse("patients:create")
-#: Session, user, roles, permissions (2), count, page. The same however many patients exist.
-LIST_QUERY_BUDGET = 7
+#: Session, user, permissions (2), count, page, and for the menu the user's display name
+#: and role names. The same however many patients exist.
+LIST_QUERY_BUDGET = 8
 
 
 def registration(**changes) -> dict:
