@@ -3,6 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+TEST_WORKERS ?= auto
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -12,7 +13,7 @@ run: install migrate seed ## Set everything up and serve the app on http://127.0
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install ## Run the whole suite (DATABASE_URL picks PostgreSQL; SQLite otherwise)
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(TEST_WORKERS)
 
 install: $(VENV)/.installed node_modules/.installed
 
