@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from clinic.models import Location, Room, User
@@ -138,18 +139,12 @@ def availability_problems(
         problems.append(f"{clinician} is away then ({off.get_kind_display().lower()}).")
     closure = (
         Closure.objects.filter(starts_on__lte=day, ends_on__gte=day)
-        .filter(models_q_location(location))
+        .filter(Q(location=location) | Q(location__isnull=True))
         .first()
     )
     if closure is not None:
         problems.append(f"{location} is closed on {day:%d %b %Y} ({closure.reason}).")
     return problems
-
-
-def models_q_location(location: Location):
-    from django.db.models import Q
-
-    return Q(location=location) | Q(location__isnull=True)
 
 
 @dataclass
@@ -320,7 +315,7 @@ def appointment_move(
         appointment.location,
         appointment.appointment_type,
         starts_at,
-        room if room is not None else None,
+        room,
         appointment.notes,
     )
     try:
