@@ -147,6 +147,7 @@ def test_without_an_open_episode_the_physio_is_asked_to_open_one(physio_client, 
     posted = physio_client.post(start_url(visit), soap())
 
     assert "Hannah Wright has no open episode of care." in page_text(response)
+    assert reverse("treatments:episode_create", args=[visit.patient_id]) in page_text(response)
     assert posted.status_code == 200
     assert not VisitNote.objects.exists()
 
@@ -301,7 +302,7 @@ def test_a_red_flag_without_a_referral_decision_blocks_signing(
     assert "The note is not signed." in text
     assert "positive red flag (knee giving way): record a referral decision before signing" in text
     assert "Signing is blocked:" in text
-    assert str(assessment) in text
+    assert assessment.get_absolute_url() in text
 
 
 def test_recording_the_referral_decision_unblocks_signing(physio_client, physio, note, episode):
