@@ -9,11 +9,11 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from clinic.models import Location, Room, hex_colour
+from clinic.models import Location, Room, SingletonModel, hex_colour
 from patients.models import Patient
 
 
-class PracticeSettings(models.Model):
+class PracticeSettings(SingletonModel):
     """The practice-wide scheduling rules: one row, edited in the admin site."""
 
     new_patient_discount_percent = models.PositiveSmallIntegerField(
@@ -55,15 +55,6 @@ class PracticeSettings(models.Model):
 
     def __str__(self) -> str:
         return "Practice settings"
-
-    def save(self, *args, **kwargs) -> None:
-        self.pk = 1
-        super().save(*args, **kwargs)
-
-    @classmethod
-    def load(cls) -> "PracticeSettings":
-        obj, _ = cls.objects.get_or_create(pk=1)
-        return obj
 
     @property
     def cancellation_notice(self) -> datetime.timedelta:

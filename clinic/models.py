@@ -19,6 +19,22 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError(f"“{value}” is not an IANA time zone such as Europe/London.")
 
 
+class SingletonModel(models.Model):
+    """A table of exactly one row (practice-wide settings edited in the admin site)."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        self.pk = 1
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def load(cls):
+        obj, _ = cls.objects.get_or_create(pk=1)
+        return obj
+
+
 class User(AbstractUser):
     """A member of staff who signs in. Roles are Django groups named in ``clinic.roles``."""
 

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from appointments.models import Appointment
+from clinic.models import SingletonModel
 from patients.models import Patient
 
 from . import reference
@@ -30,7 +31,7 @@ icd10_validator = RegexValidator(
 )
 
 
-class ClinicalSettings(models.Model):
+class ClinicalSettings(SingletonModel):
     """Practice-wide clinical thresholds that managers may tune (one row)."""
 
     review_after_weeks = models.PositiveSmallIntegerField(
@@ -49,15 +50,6 @@ class ClinicalSettings(models.Model):
 
     def __str__(self) -> str:
         return "Clinical settings"
-
-    def save(self, *args, **kwargs) -> None:
-        self.pk = 1
-        super().save(*args, **kwargs)
-
-    @classmethod
-    def load(cls) -> "ClinicalSettings":
-        obj, _ = cls.objects.get_or_create(pk=1)
-        return obj
 
 
 class BodyRegion(models.TextChoices):
