@@ -120,6 +120,11 @@ def _seed_appointments(locations, staff, types) -> int:
             seen.add(patient.pk)
             created += 1
             _age(appointment, rng, front_desk)
+    # Someone is always in the waiting room, whatever the hour the demo was loaded.
+    if not Appointment.objects.filter(status=Status.ARRIVED).exists():
+        first_today = Appointment.objects.today().filter(status=Status.BOOKED).first()
+        if first_today is not None:
+            Appointment.objects.filter(pk=first_today.pk).update(status=Status.ARRIVED)
     return created
 
 
