@@ -311,3 +311,27 @@ def test_an_assessment_is_reached_only_through_its_own_episode(physio_client, ph
     assert physio_client.post(referral, {"decision": "gp"}).status_code == 404
     assessment.refresh_from_db()
     assert assessment.referral_decision == ""
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"decision": "witch_doctor"},
+        {"decision": "gp\x00"},
+        {"decision": "none", "reason": "fine\x00"},
+        {"decision": "gp", "reason": "x" * 5000},
+        {},
+    ],
+)
+def test_hostile_referral_input_gets_a_message_and_changes_nothing(
+    physio_client, patient, episode, data
+):
+    assessment = AssessmentFactory(episode=episode, red_flags=["locked_knee"])
+    url = reverse("treatments:referral_decision", args=[patient.pk, episode.pk, assessment.pk])
+    response = physio_client.post(url, data)
+
+    assessment.refresh_from_db()
+    assert response.status_code == 200
+    assert response.context["referral_form"].errors
+    assert DECISION_NEEDED in response.content.decode()
+    assert assessment.referral_decision == ""

@@ -14,6 +14,7 @@ from .factories import (
     EpisodeFactory,
     ObjectiveFindingFactory,
 )
+from .note_factories import draft_note, visit_for
 
 pytestmark = pytest.mark.django_db
 
@@ -275,6 +276,8 @@ def _episode_with(count: int, patient, physio) -> Episode:
         )
         ObjectiveFindingFactory(assessment=assessment)
         ObjectiveFindingFactory(assessment=assessment, test="quadriceps_strength")
+        visit = visit_for(patient, physio, ago=datetime.timedelta(days=week + 1))
+        draft_note(visit, episode, physio, subjective="Sore on stairs.")
     EducationFactory(plan=episode.plan, recorded_by=physio)
     return episode
 
@@ -290,6 +293,7 @@ def test_episode_page_query_count_does_not_grow_with_assessments(
         response = physio_client.get(episode.get_absolute_url())
     assert response.status_code == 200
     assert len(response.context["assessments"]) == count
+    assert len(response.context["note_links"]) == count
 
 
 def test_a_second_physio_may_open_the_episode_page(episode):
@@ -299,3 +303,22 @@ def test_a_second_physio_may_open_the_episode_page(episode):
     client = Client()
     client.force_login(colleague)
     assert client.get(episode.get_absolute_url()).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"outcome": "goals_met", "notes": "done\x00"},
+        {"outcome": "goals_met", "discharged_on": "31/31/2025"},
+        {"outcome": "goals_met", "discharged_on": "1899-12-31"},
+        {"outcome": "goals_met", "notes": "x" * 3000},
+        {"outcome": ["goals_met", "worse"], "discharged_on": "0000-00-00"},
+    ],
+)
+def test_hostile_discharge_input_gets_a_message_and_changes_nothing(physio_client, episode, data):
+    response = physio_client.post(episode_url("episode_discharge", episode), data)
+
+    episode.refresh_from_db()
+    assert response.status_code == 200
+    assert response.context["form"].errors
+    assert episode.is_open

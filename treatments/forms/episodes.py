@@ -151,7 +151,7 @@ class AssessmentForm(forms.ModelForm):
     aggravating_activities = _checkboxes(reference.AGGRAVATING_ACTIVITIES, "Aggravating activities")
     symptoms = _checkboxes(reference.SYMPTOMS, "Symptoms")
     red_flags = _checkboxes(_red_flag_choices(), "Red flags present")
-    contributing_factors = _checkboxes(reference.CONTRIBUTING_FACTORS, "Contributing factors")
+    contributing_factors = _checkboxes(reference.CONTRIBUTING_FACTORS, "Tick those that apply")
     referral_decision = forms.ChoiceField(
         choices=[("", "Not decided yet"), *reference.REFERRAL_DECISIONS],
         required=False,
@@ -287,6 +287,7 @@ class Tsk11Form(forms.Form):
         return answers if all(v is not None for v in answers.values()) else None
 
 
+SMALL_INPUT = "form-control form-control-sm"
 VALUE_FIELDS = ("left_value", "right_value", "left_text", "right_text")
 
 
@@ -295,8 +296,17 @@ class ObjectiveFindingForm(forms.ModelForm):
         model = ObjectiveFinding
         fields = ["test", "unit", "left_value", "right_value", "left_text", "right_text", "note"]
         widgets = {
-            "left_value": forms.NumberInput(attrs={"step": "any", "data-side": "left"}),
-            "right_value": forms.NumberInput(attrs={"step": "any", "data-side": "right"}),
+            "test": forms.Select(attrs={"class": "form-select form-select-sm"}),
+            "unit": forms.Select(attrs={"class": "form-select form-select-sm"}),
+            "left_value": forms.NumberInput(
+                attrs={"step": "any", "data-side": "left", "class": SMALL_INPUT}
+            ),
+            "right_value": forms.NumberInput(
+                attrs={"step": "any", "data-side": "right", "class": SMALL_INPUT}
+            ),
+            "left_text": forms.TextInput(attrs={"class": SMALL_INPUT}),
+            "right_text": forms.TextInput(attrs={"class": SMALL_INPUT}),
+            "note": forms.TextInput(attrs={"class": SMALL_INPUT}),
         }
 
     def clean(self) -> dict:
