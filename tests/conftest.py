@@ -78,7 +78,13 @@ def pytest_collection_modifyitems(config, items) -> None:
     from django.conf import settings
 
     on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+    real_file = on_postgres or settings.SQLITE_FILE_DB
     skip = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL to run it")
+    skip_race = pytest.mark.skip(
+        reason="races need a database file: make test runs them with CLINIC_TEST_SQLITE_FILE=1"
+    )
     for item in items:
         if "postgres" in item.keywords and not on_postgres:
             item.add_marker(skip)
+        if "concurrency" in item.keywords and not real_file:
+            item.add_marker(skip_race)

@@ -5,20 +5,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('appointments', '0002_no_double_booking'),
+        ("appointments", "0002_no_double_booking"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='practicesettings',
-            name='online_booking_enabled',
-            field=models.BooleanField(default=True, help_text='Patients may book online at /book/.'),
+            model_name="practicesettings",
+            name="online_booking_enabled",
+            field=models.BooleanField(
+                default=True, help_text="Patients may book online at /book/."
+            ),
         ),
         migrations.AddField(
-            model_name='practicesettings',
-            name='online_max_future_bookings',
-            field=models.PositiveSmallIntegerField(default=3, help_text='The most upcoming appointments one patient may hold from online booking.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(20)]),
+            model_name="practicesettings",
+            name="online_max_future_bookings",
+            field=models.PositiveSmallIntegerField(
+                default=3,
+                help_text="The most upcoming appointments one patient may hold from online booking.",
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(20),
+                ],
+            ),
         ),
     ]

@@ -18,7 +18,7 @@ from tests.factories import LocationFactory, PatientFactory, UserFactory
 
 ATTEMPTS = 20
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency]
 
 
 def _race(attempt) -> tuple[list, list[str]]:

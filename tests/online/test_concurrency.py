@@ -14,7 +14,7 @@ from .conftest import local_slot, make_details, post_confirm
 
 ATTEMPTS = 20
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency]
 
 
 def test_twenty_visitors_confirming_one_time_get_one_booking(clinic, monkeypatch) -> None:
