@@ -14,10 +14,13 @@ from django.contrib import admin
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from appointments.models import CalendarFeed, Status, WaitlistEntry
+from appointments.models import CalendarFeed, Source, Status, WaitlistEntry
+from appointments.online_services import manage_token
 
-from .appointments.factories import AppointmentFactory
+from .appointments.factories import AppointmentFactory, AppointmentTypeFactory, works_every_day
 from .factories import PatientFactory
+from .treatments.factories import AssessmentFactory
+from .treatments.note_factories import draft_note, episode_for, exercise_in_plan, visit_for
 
 ROLES = ("anonymous", "outsider", "front_desk", "physio", "manager")
 LOGIN = "login"  # a redirect to the sign-in page
@@ -83,6 +86,10 @@ FRONT_DESK_ACTIONS = {
     "physio": 403,
     "manager": 403,
 }
+
+CLINICAL = {"anonymous": LOGIN, "outsider": 403, "front_desk": 403, "physio": 200, "manager": 403}
+CLINICAL_ACTION = {**CLINICAL, "physio": 302}
+REVIEWERS = {"anonymous": LOGIN, "outsider": 403, "front_desk": 200, "physio": 403, "manager": 200}
 
 ACCESS: dict[str, Rule] = {
     "home": Rule(lambda o: reverse("home"), everyone_signed_in()),
@@ -167,7 +174,108 @@ ACCESS: dict[str, Rule] = {
         lambda o: reverse("appointments:feed_settings"),
         {"anonymous": LOGIN, "outsider": 403, "front_desk": 403, "physio": 200, "manager": 403},
     ),
+    # The clinical record: physiotherapists only.
+    "treatments:episode_create": Rule(
+        lambda o: reverse("treatments:episode_create", args=[o["patient"].pk]), CLINICAL
+    ),
+    "treatments:episode": Rule(lambda o: _episode_url("episode", o), CLINICAL),
+    "treatments:episode_update": Rule(lambda o: _episode_url("episode_update", o), CLINICAL),
+    "treatments:episode_discharge": Rule(lambda o: _episode_url("episode_discharge", o), CLINICAL),
+    "treatments:episode_chart": Rule(lambda o: _episode_url("episode_chart", o), CLINICAL),
+    "treatments:assessment_create": Rule(
+        lambda o: reverse("treatments:assessment_create", args=_episode_args(o)), CLINICAL
+    ),
+    "treatments:assessment": Rule(
+        lambda o: reverse("treatments:assessment", args=[*_episode_args(o), o["assessment"].pk]),
+        CLINICAL,
+    ),
+    "treatments:referral_decision": Rule(
+        lambda o: reverse(
+            "treatments:referral_decision", args=[*_episode_args(o), o["assessment"].pk]
+        ),
+        CLINICAL,
+        method="post",
+    ),
+    "treatments:plan": Rule(lambda o: _episode_url("plan", o), CLINICAL),
+    "treatments:intervention_create": Rule(
+        lambda o: reverse("treatments:intervention_create", args=[*_episode_args(o), "exercise"]),
+        CLINICAL,
+    ),
+    "treatments:intervention_stop": Rule(
+        lambda o: reverse(
+            "treatments:intervention_stop", args=[*_episode_args(o), o["intervention"].pk]
+        ),
+        CLINICAL_ACTION,
+        method="post",
+    ),
+    "treatments:consent_create": Rule(
+        lambda o: reverse("treatments:consent_create", args=[o["patient"].pk]), CLINICAL
+    ),
+    "treatments:handout": Rule(lambda o: _episode_url("handout", o), CLINICAL),
+    "treatments:handout_pdf": Rule(lambda o: _episode_url("handout_pdf", o), CLINICAL),
+    "treatments:handout_email": Rule(
+        lambda o: _episode_url("handout_email", o), CLINICAL_ACTION, method="post"
+    ),
+    "treatments:note_for_appointment": Rule(
+        lambda o: reverse("treatments:note_for_appointment", args=[o["visit"].pk]), CLINICAL
+    ),
+    "treatments:note": Rule(
+        lambda o: reverse("treatments:note", args=[o["patient"].pk, o["note"].pk]), CLINICAL
+    ),
+    "treatments:note_sign": Rule(
+        lambda o: reverse("treatments:note_sign", args=[o["patient"].pk, o["note"].pk]),
+        CLINICAL_ACTION,
+        method="post",
+    ),
+    "treatments:addendum_create": Rule(
+        lambda o: reverse("treatments:addendum_create", args=[o["patient"].pk, o["note"].pk]),
+        CLINICAL_ACTION,
+        method="post",
+    ),
+    "treatments:notes_unsigned": Rule(lambda o: reverse("treatments:notes_unsigned"), CLINICAL),
+    # Online booking: public, the same for everyone; manage pages need a valid signed link.
+    "booking:start": Rule(lambda o: reverse("booking:start"), public()),
+    "booking:privacy": Rule(lambda o: reverse("booking:privacy"), public()),
+    "booking:services": Rule(
+        lambda o: reverse("booking:services", args=[o["online_type"].location.pk]), public()
+    ),
+    "booking:clinicians": Rule(
+        lambda o: reverse("booking:clinicians", args=_online_args(o)), public()
+    ),
+    "booking:times": Rule(
+        lambda o: reverse("booking:times", args=_online_args(o)) + "?clinician=any", public()
+    ),
+    "booking:details": Rule(
+        lambda o: reverse("booking:details", args=_online_args(o)), public(302)
+    ),
+    "booking:confirm": Rule(lambda o: reverse("booking:confirm"), public(400), method="post"),
+    "booking:confirmed": Rule(
+        lambda o: reverse("booking:confirmed", args=[o["online_token"]]), public()
+    ),
+    "booking:manage": Rule(lambda o: reverse("booking:manage", args=[o["online_token"]]), public()),
+    "booking:cancel": Rule(
+        lambda o: reverse("booking:cancel", args=[o["online_token"]]), public(400), method="post"
+    ),
+    "booking:move": Rule(lambda o: reverse("booking:move", args=[o["online_token"]]), public()),
+    # Reviewing online registrations: those who may archive (a merge archives the duplicate).
+    "patients:review_list": Rule(lambda o: reverse("patients:review_list"), REVIEWERS),
+    "patients:merge": Rule(
+        lambda o: reverse("patients:merge", args=[o["online_patient"].pk]), REVIEWERS
+    ),
 }
+
+
+def _episode_args(o: dict) -> list[int]:
+    return [o["patient"].pk, o["episode"].pk]
+
+
+def _episode_url(name: str, o: dict) -> str:
+    return reverse(f"treatments:{name}", args=_episode_args(o))
+
+
+def _online_args(o: dict) -> list[int]:
+    return [o["online_type"].location.pk, o["online_type"].pk]
+
 
 # The admin site: only staff (practice managers) get in; everyone else is sent to the
 # admin's sign-in page. What a manager may do inside is covered in tests/clinic/test_admin.py.
@@ -205,7 +313,7 @@ def test_no_declaration_is_stale() -> None:
 
 
 @pytest.fixture
-def objects(db):
+def objects(db, physio):
     archived = PatientFactory()
     archived.archived_at = "2026-01-01T00:00:00Z"
     archived.save()
@@ -223,8 +331,32 @@ def objects(db):
         appointment_type=cancelled.appointment_type,
         location=cancelled.location,
     )
+    patient = PatientFactory()
+    episode = episode_for(patient, physio)
+    assessment = AssessmentFactory(episode=episode, clinician=physio)
+    intervention = exercise_in_plan(episode, physio)
+    visit = visit_for(patient, physio)
+    note = draft_note(visit_for(patient, physio, ago=datetime.timedelta(hours=3)), episode, physio)
+    online_type = AppointmentTypeFactory(name="Online follow-up", online_bookable=True)
+    works_every_day(appointment.clinician, appointment.location)
+    online = AppointmentFactory(
+        location=appointment.location,
+        appointment_type=online_type,
+        source=Source.ONLINE,
+        starts_at=appointment.starts_at + datetime.timedelta(days=2),
+    )
+    online_type.location = appointment.location
+    online_patient = PatientFactory(registered_online=True, needs_review=True)
     return {
-        "patient": PatientFactory(),
+        "patient": patient,
+        "episode": episode,
+        "assessment": assessment,
+        "intervention": intervention,
+        "visit": visit,
+        "note": note,
+        "online_type": online_type,
+        "online_token": manage_token(online),
+        "online_patient": online_patient,
         "archived": archived,
         "appointment": appointment,
         "cancelled": cancelled,
