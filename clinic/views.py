@@ -7,6 +7,8 @@ from django.views.decorators.http import require_GET
 
 from appointments.models import Appointment, OutboxMessage
 from patients.models import Patient
+from treatments.selectors import episodes_needing_attention
+from treatments.services import unsigned_notes_overdue
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -31,6 +33,9 @@ def home(request: HttpRequest) -> HttpResponse:
         context["my_day"] = (
             Appointment.objects.today().filter(clinician=user).exclude(status="cancelled")
         )
+    if user.has_perm("treatments.view_episode"):
+        context["episodes_needing_attention"] = episodes_needing_attention(user)
+        context["unsigned_notes"] = unsigned_notes_overdue(user)
     return render(request, "clinic/home.html", context)
 
 

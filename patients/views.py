@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from appointments.selectors import patient_appointment_summary
+from treatments.selectors import patient_clinical_summary
 
 from . import services
 from .forms import PatientForm, PatientSearchForm
@@ -70,6 +71,8 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {"patient": patient}
     if request.user.has_perm("appointments.view_appointment"):
         context.update(patient_appointment_summary(patient))
+    if request.user.has_perm("treatments.view_episode"):
+        context.update(patient_clinical_summary(patient))
     return render(request, "patients/patient_detail.html", context)
 
 

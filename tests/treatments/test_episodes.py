@@ -293,7 +293,7 @@ def test_episode_page_query_count_does_not_grow_with_assessments(
         response = physio_client.get(episode.get_absolute_url())
     assert response.status_code == 200
     assert len(response.context["assessments"]) == count
-    assert len(response.context["note_links"]) == count
+    assert len(response.context["notes"]) == count
 
 
 def test_a_second_physio_may_open_the_episode_page(episode):

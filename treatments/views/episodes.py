@@ -6,7 +6,7 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path
 from django.views.decorators.http import require_POST
 
 from .. import charts, reference, services
@@ -23,14 +23,6 @@ from ..forms.episodes import (
 )
 from ..models import Assessment, Episode, ObjectiveFinding, OutcomeMeasure
 from ..progress import episode_progress
-
-
-def _reverse_or_none(name: str, *args) -> str | None:
-    """Links to pages other parts of the product provide, only once they exist."""
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return None
 
 
 def _add_errors(form, error: ValidationError) -> None:
@@ -107,9 +99,6 @@ def episode_detail(request: HttpRequest, patient_pk: int, pk: int) -> HttpRespon
     progress = episode_progress(episode, assessments)
     interventions = list(episode.plan.interventions.order_by("started_on", "pk"))
     notes = list(episode.notes.select_related("appointment__location"))
-    note_links = [
-        (note, _reverse_or_none("treatments:note", episode.patient_id, note.pk)) for note in notes
-    ]
     context = {
         "patient": episode.patient,
         "episode": episode,
@@ -120,8 +109,7 @@ def episode_detail(request: HttpRequest, patient_pk: int, pk: int) -> HttpRespon
         "other_alerts": progress.alerts[len(progress.red_flags) :],
         "interventions": interventions,
         "chart_svg": _chart(episode, progress, interventions),
-        "note_links": note_links,
-        "plan_url": _reverse_or_none("treatments:plan", episode.patient_id, episode.pk),
+        "notes": notes,
         "has_initial": any(a.kind == Assessment.Kind.INITIAL for a in assessments),
         "assessment_rows": list(zip(assessments, progress.points, strict=True)),
         "change_rows": [
