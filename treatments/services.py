@@ -23,6 +23,7 @@ from .models import (
     DryNeedlingConsent,
     Episode,
     FootOrthoses,
+    Goal,
     Intervention,
     ObjectiveFinding,
     OutcomeMeasure,
@@ -73,6 +74,52 @@ def episode_discharge(
         stopped_on=locked.discharged_on
     )
     return locked
+
+
+@transaction.atomic
+def episode_update(*, episode: Episode, by: User) -> Episode:
+    _require_physiotherapist(by)
+    stored = Episode.objects.select_for_update().get(pk=episode.pk)
+    if not stored.is_open:
+        raise ValidationError("A discharged episode cannot be edited.")
+    episode.full_clean()
+    episode.save()
+    return episode
+
+
+def _require_open_plan(episode: Episode) -> None:
+    if not Episode.objects.filter(pk=episode.pk, status=Episode.Status.OPEN).exists():
+        raise ValidationError("This episode is discharged; its plan can no longer change.")
+
+
+@transaction.atomic
+def plan_update(*, plan: TreatmentPlan, by: User) -> TreatmentPlan:
+    _require_physiotherapist(by)
+    _require_open_plan(plan.episode)
+    plan.full_clean()
+    plan.save()
+    return plan
+
+
+@transaction.atomic
+def goal_add(*, goal: Goal, plan: TreatmentPlan, by: User) -> Goal:
+    _require_physiotherapist(by)
+    _require_open_plan(plan.episode)
+    goal.plan = plan
+    goal.full_clean()
+    goal.save()
+    return goal
+
+
+@transaction.atomic
+def goal_achieve(*, goal: Goal, by: User, on: datetime.date | None = None) -> Goal:
+    _require_physiotherapist(by)
+    _require_open_plan(goal.plan.episode)
+    if goal.achieved_on:
+        raise ValidationError(f"Already achieved on {goal.achieved_on:%d %b %Y}.")
+    goal.achieved_on = on or timezone.localdate()
+    goal.save(update_fields=["achieved_on"])
+    return goal
 
 
 # --- Assessments --------------------------------------------------------------------------

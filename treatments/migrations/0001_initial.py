@@ -8,346 +8,1110 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('appointments', '0002_no_double_booking'),
-        ('patients', '0002_trigram_search'),
+        ("appointments", "0002_no_double_booking"),
+        ("patients", "0002_trigram_search"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Intervention',
+            name="Intervention",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('exercise', 'Exercise'), ('taping', 'Taping'), ('bracing', 'Bracing'), ('foot_orthoses', 'Foot orthoses'), ('dry_needling', 'Dry needling'), ('movement_retraining', 'Movement / gait retraining'), ('education', 'Education and self-management'), ('soft_tissue', 'Soft-tissue / manual therapy')], editable=False, max_length=20)),
-                ('started_on', models.DateField(default=django.utils.timezone.localdate)),
-                ('stopped_on', models.DateField(blank=True, null=True)),
-                ('notes', models.TextField(blank=True, max_length=2000)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("exercise", "Exercise"),
+                            ("taping", "Taping"),
+                            ("bracing", "Bracing"),
+                            ("foot_orthoses", "Foot orthoses"),
+                            ("dry_needling", "Dry needling"),
+                            ("movement_retraining", "Movement / gait retraining"),
+                            ("education", "Education and self-management"),
+                            ("soft_tissue", "Soft-tissue / manual therapy"),
+                        ],
+                        editable=False,
+                        max_length=20,
+                    ),
+                ),
+                ("started_on", models.DateField(default=django.utils.timezone.localdate)),
+                ("stopped_on", models.DateField(blank=True, null=True)),
+                ("notes", models.TextField(blank=True, max_length=2000)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['started_on', 'pk'],
+                "ordering": ["started_on", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='ClinicalSettings',
+            name="ClinicalSettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('review_after_weeks', models.PositiveSmallIntegerField(default=6, help_text='Flag an episode with no meaningful improvement after this many weeks.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(52)])),
-                ('orthoses_pain_drop_threshold', models.PositiveSmallIntegerField(default=2, help_text='Continue foot orthoses when pain drops by at least this much at once.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(10)])),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "review_after_weeks",
+                    models.PositiveSmallIntegerField(
+                        default=6,
+                        help_text="Flag an episode with no meaningful improvement after this many weeks.",
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(52),
+                        ],
+                    ),
+                ),
+                (
+                    "orthoses_pain_drop_threshold",
+                    models.PositiveSmallIntegerField(
+                        default=2,
+                        help_text="Continue foot orthoses when pain drops by at least this much at once.",
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(10),
+                        ],
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'clinical settings',
-                'verbose_name_plural': 'clinical settings',
+                "verbose_name": "clinical settings",
+                "verbose_name_plural": "clinical settings",
             },
         ),
         migrations.CreateModel(
-            name='Exercise',
+            name="Exercise",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, unique=True)),
-                ('instructions', models.TextField(max_length=3000)),
-                ('body_region', models.CharField(choices=[('knee', 'Knee'), ('hip', 'Hip'), ('ankle_foot', 'Ankle and foot'), ('lumbar', 'Lower back'), ('shoulder', 'Shoulder'), ('other', 'Other')], default='knee', max_length=12)),
-                ('category', models.CharField(choices=[('hip_strengthening', 'Hip strengthening'), ('knee_strengthening', 'Knee strengthening'), ('stretching', 'Stretching'), ('stabilisation', 'Stabilisation'), ('movement_retraining', 'Movement retraining')], max_length=20)),
-                ('active', models.BooleanField(default=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120, unique=True)),
+                ("instructions", models.TextField(max_length=3000)),
+                (
+                    "body_region",
+                    models.CharField(
+                        choices=[
+                            ("knee", "Knee"),
+                            ("hip", "Hip"),
+                            ("ankle_foot", "Ankle and foot"),
+                            ("lumbar", "Lower back"),
+                            ("shoulder", "Shoulder"),
+                            ("other", "Other"),
+                        ],
+                        default="knee",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "category",
+                    models.CharField(
+                        choices=[
+                            ("hip_strengthening", "Hip strengthening"),
+                            ("knee_strengthening", "Knee strengthening"),
+                            ("stretching", "Stretching"),
+                            ("stabilisation", "Stabilisation"),
+                            ("movement_retraining", "Movement retraining"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("active", models.BooleanField(default=True)),
             ],
             options={
-                'ordering': ['category', 'name'],
+                "ordering": ["category", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Bracing',
+            name="Bracing",
             fields=[
-                ('intervention_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to='treatments.intervention')),
-                ('brace_type', models.CharField(choices=[('realignment', 'Realignment brace'), ('patellar_stabilising', 'Patellar stabilising brace'), ('sleeve', 'Sleeve')], max_length=25)),
-                ('product', models.CharField(blank=True, max_length=120)),
-                ('fitting_notes', models.CharField(blank=True, max_length=300)),
-                ('wearing_schedule', models.CharField(blank=True, max_length=200)),
+                (
+                    "intervention_ptr",
+                    models.OneToOneField(
+                        auto_created=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        parent_link=True,
+                        primary_key=True,
+                        serialize=False,
+                        to="treatments.intervention",
+                    ),
+                ),
+                (
+                    "brace_type",
+                    models.CharField(
+                        choices=[
+                            ("realignment", "Realignment brace"),
+                            ("patellar_stabilising", "Patellar stabilising brace"),
+                            ("sleeve", "Sleeve"),
+                        ],
+                        max_length=25,
+                    ),
+                ),
+                ("product", models.CharField(blank=True, max_length=120)),
+                ("fitting_notes", models.CharField(blank=True, max_length=300)),
+                ("wearing_schedule", models.CharField(blank=True, max_length=200)),
             ],
-            bases=('treatments.intervention',),
+            bases=("treatments.intervention",),
         ),
         migrations.CreateModel(
-            name='Education',
+            name="Education",
             fields=[
-                ('intervention_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to='treatments.intervention')),
-                ('topics', models.JSONField(default=list)),
-            ],
-            options={
-                'verbose_name_plural': 'education',
-            },
-            bases=('treatments.intervention',),
-        ),
-        migrations.CreateModel(
-            name='FootOrthoses',
-            fields=[
-                ('intervention_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to='treatments.intervention')),
-                ('construction', models.CharField(choices=[('prefabricated', 'Prefabricated'), ('custom', 'Custom')], default='prefabricated', max_length=15)),
-                ('product', models.CharField(blank=True, max_length=120)),
-                ('provocative_activity', models.CharField(help_text='e.g. single-leg squat', max_length=120)),
-                ('pain_without', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(10)])),
-                ('pain_with', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(10)])),
-                ('recommendation', models.CharField(editable=False, max_length=10)),
-                ('review_on', models.DateField(blank=True, null=True)),
-            ],
-            options={
-                'verbose_name_plural': 'foot orthoses',
-            },
-            bases=('treatments.intervention',),
-        ),
-        migrations.CreateModel(
-            name='MovementRetraining',
-            fields=[
-                ('intervention_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to='treatments.intervention')),
-                ('method', models.CharField(choices=[('mirror', 'Mirror'), ('treadmill', 'Treadmill'), ('video', 'Video feedback'), ('verbal', 'Verbal cues only')], max_length=10)),
-                ('cues', models.CharField(help_text='e.g. knees apart, kneecaps straight ahead', max_length=300)),
-            ],
-            bases=('treatments.intervention',),
-        ),
-        migrations.CreateModel(
-            name='SoftTissue',
-            fields=[
-                ('intervention_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to='treatments.intervention')),
-                ('technique', models.CharField(max_length=200)),
-                ('area', models.CharField(max_length=200)),
+                (
+                    "intervention_ptr",
+                    models.OneToOneField(
+                        auto_created=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        parent_link=True,
+                        primary_key=True,
+                        serialize=False,
+                        to="treatments.intervention",
+                    ),
+                ),
+                ("topics", models.JSONField(default=list)),
             ],
             options={
-                'verbose_name_plural': 'soft-tissue therapy',
+                "verbose_name_plural": "education",
             },
-            bases=('treatments.intervention',),
+            bases=("treatments.intervention",),
         ),
         migrations.CreateModel(
-            name='Taping',
+            name="FootOrthoses",
             fields=[
-                ('intervention_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to='treatments.intervention')),
-                ('tape_type', models.CharField(choices=[('kinesiology', 'Kinesiology tape'), ('rigid', 'Rigid tape')], max_length=12)),
-                ('technique', models.CharField(max_length=200)),
-                ('tailoring', models.CharField(blank=True, max_length=300, verbose_name='individual tailoring')),
-                ('skin_checked', models.BooleanField(default=False, verbose_name='skin checked')),
-                ('provocative_activity', models.CharField(blank=True, max_length=120)),
-                ('pain_before', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(10)])),
-                ('pain_after', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(10)])),
-            ],
-            bases=('treatments.intervention',),
-        ),
-        migrations.CreateModel(
-            name='DryNeedlingConsent',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('consented_on', models.DateField()),
-                ('method', models.CharField(choices=[('written_paper', 'Signed paper form'), ('written_electronic', 'Signed electronic form')], max_length=20, verbose_name='how obtained')),
-                ('withdrawn_on', models.DateField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='needling_consents', to='patients.patient')),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "intervention_ptr",
+                    models.OneToOneField(
+                        auto_created=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        parent_link=True,
+                        primary_key=True,
+                        serialize=False,
+                        to="treatments.intervention",
+                    ),
+                ),
+                (
+                    "construction",
+                    models.CharField(
+                        choices=[("prefabricated", "Prefabricated"), ("custom", "Custom")],
+                        default="prefabricated",
+                        max_length=15,
+                    ),
+                ),
+                ("product", models.CharField(blank=True, max_length=120)),
+                (
+                    "provocative_activity",
+                    models.CharField(help_text="e.g. single-leg squat", max_length=120),
+                ),
+                (
+                    "pain_without",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(0),
+                            django.core.validators.MaxValueValidator(10),
+                        ]
+                    ),
+                ),
+                (
+                    "pain_with",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(0),
+                            django.core.validators.MaxValueValidator(10),
+                        ]
+                    ),
+                ),
+                ("recommendation", models.CharField(editable=False, max_length=10)),
+                ("review_on", models.DateField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['-consented_on'],
+                "verbose_name_plural": "foot orthoses",
             },
+            bases=("treatments.intervention",),
         ),
         migrations.CreateModel(
-            name='Episode',
+            name="MovementRetraining",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(help_text='The complaint, e.g. right anterior knee pain.', max_length=120)),
-                ('body_region', models.CharField(choices=[('knee', 'Knee'), ('hip', 'Hip'), ('ankle_foot', 'Ankle and foot'), ('lumbar', 'Lower back'), ('shoulder', 'Shoulder'), ('other', 'Other')], default='knee', max_length=12)),
-                ('side', models.CharField(choices=[('right', 'Right'), ('left', 'Left'), ('both', 'Both'), ('na', 'Not applicable')], default='right', max_length=5)),
-                ('onset_date', models.DateField(blank=True, null=True)),
-                ('diagnosis', models.CharField(blank=True, max_length=200)),
-                ('icd10_code', models.CharField(blank=True, max_length=10, validators=[django.core.validators.RegexValidator('^[A-TV-Z][0-9][0-9AB](\\.?[0-9A-TV-Z]{1,4})?$', 'Enter an ICD-10 code such as M22.2X1.')], verbose_name='ICD-10 code')),
-                ('status', models.CharField(choices=[('open', 'Open'), ('discharged', 'Discharged')], default='open', max_length=10)),
-                ('discharged_on', models.DateField(blank=True, null=True)),
-                ('discharge_outcome', models.CharField(blank=True, choices=[('goals_met', 'Goals met'), ('improved', 'Improved, self-managing'), ('unchanged', 'No change'), ('worse', 'Worse'), ('referred', 'Referred on'), ('did_not_return', 'Did not return')], max_length=15)),
-                ('discharge_notes', models.TextField(blank=True, max_length=2000)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('clinician', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='episodes', to=settings.AUTH_USER_MODEL, verbose_name='treating clinician')),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='episodes', to='patients.patient')),
+                (
+                    "intervention_ptr",
+                    models.OneToOneField(
+                        auto_created=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        parent_link=True,
+                        primary_key=True,
+                        serialize=False,
+                        to="treatments.intervention",
+                    ),
+                ),
+                (
+                    "method",
+                    models.CharField(
+                        choices=[
+                            ("mirror", "Mirror"),
+                            ("treadmill", "Treadmill"),
+                            ("video", "Video feedback"),
+                            ("verbal", "Verbal cues only"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "cues",
+                    models.CharField(
+                        help_text="e.g. knees apart, kneecaps straight ahead", max_length=300
+                    ),
+                ),
+            ],
+            bases=("treatments.intervention",),
+        ),
+        migrations.CreateModel(
+            name="SoftTissue",
+            fields=[
+                (
+                    "intervention_ptr",
+                    models.OneToOneField(
+                        auto_created=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        parent_link=True,
+                        primary_key=True,
+                        serialize=False,
+                        to="treatments.intervention",
+                    ),
+                ),
+                ("technique", models.CharField(max_length=200)),
+                ("area", models.CharField(max_length=200)),
             ],
             options={
-                'ordering': ['-created_at'],
+                "verbose_name_plural": "soft-tissue therapy",
             },
+            bases=("treatments.intervention",),
         ),
         migrations.CreateModel(
-            name='Assessment',
+            name="Taping",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('initial', 'Initial assessment'), ('reassessment', 'Reassessment'), ('discharge', 'Discharge assessment')], default='initial', max_length=12)),
-                ('assessed_on', models.DateField(default=django.utils.timezone.localdate)),
-                ('onset_mechanism', models.TextField(blank=True, max_length=2000, verbose_name='onset and mechanism')),
-                ('duration_weeks', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MaxValueValidator(2600)], verbose_name='duration (weeks)')),
-                ('aggravating_activities', models.JSONField(blank=True, default=list)),
-                ('easing_factors', models.TextField(blank=True, max_length=1000)),
-                ('symptoms', models.JSONField(blank=True, default=list)),
-                ('sport', models.CharField(blank=True, max_length=120)),
-                ('weekly_volume', models.CharField(blank=True, help_text='e.g. 25 km running', max_length=120)),
-                ('recent_load_change', models.CharField(blank=True, max_length=200)),
-                ('patient_goals', models.TextField(blank=True, max_length=1000, verbose_name="the patient's goals")),
-                ('nprs_worst', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(10)], verbose_name='pain at worst (0–10)')),
-                ('nprs_rest', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(10)], verbose_name='pain at rest (0–10)')),
-                ('nprs_activity', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(10)], verbose_name='pain during the aggravating activity (0–10)')),
-                ('red_flags', models.JSONField(blank=True, default=list)),
-                ('referral_decision', models.CharField(blank=True, choices=[('gp', 'Refer to GP'), ('emergency_department', 'Refer to emergency department'), ('specialist', 'Refer to specialist'), ('none', 'No referral (reason required)')], max_length=25)),
-                ('referral_reason', models.TextField(blank=True, max_length=1000)),
-                ('contributing_factors', models.JSONField(blank=True, default=list)),
-                ('clinical_impression', models.TextField(blank=True, max_length=3000)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('clinician', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('episode', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='assessments', to='treatments.episode')),
+                (
+                    "intervention_ptr",
+                    models.OneToOneField(
+                        auto_created=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        parent_link=True,
+                        primary_key=True,
+                        serialize=False,
+                        to="treatments.intervention",
+                    ),
+                ),
+                (
+                    "tape_type",
+                    models.CharField(
+                        choices=[("kinesiology", "Kinesiology tape"), ("rigid", "Rigid tape")],
+                        max_length=12,
+                    ),
+                ),
+                ("technique", models.CharField(max_length=200)),
+                (
+                    "tailoring",
+                    models.CharField(
+                        blank=True, max_length=300, verbose_name="individual tailoring"
+                    ),
+                ),
+                ("skin_checked", models.BooleanField(default=False, verbose_name="skin checked")),
+                ("provocative_activity", models.CharField(blank=True, max_length=120)),
+                (
+                    "pain_before",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(0),
+                            django.core.validators.MaxValueValidator(10),
+                        ],
+                    ),
+                ),
+                (
+                    "pain_after",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(0),
+                            django.core.validators.MaxValueValidator(10),
+                        ],
+                    ),
+                ),
+            ],
+            bases=("treatments.intervention",),
+        ),
+        migrations.CreateModel(
+            name="DryNeedlingConsent",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("consented_on", models.DateField()),
+                (
+                    "method",
+                    models.CharField(
+                        choices=[
+                            ("written_paper", "Signed paper form"),
+                            ("written_electronic", "Signed electronic form"),
+                        ],
+                        max_length=20,
+                        verbose_name="how obtained",
+                    ),
+                ),
+                ("withdrawn_on", models.DateField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="needling_consents",
+                        to="patients.patient",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['assessed_on', 'pk'],
+                "ordering": ["-consented_on"],
             },
         ),
         migrations.CreateModel(
-            name='ObjectiveFinding',
+            name="Episode",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('test', models.CharField(choices=[('hip_abduction_strength', 'Hip abductor strength'), ('hip_er_strength', 'Hip external rotator strength'), ('quadriceps_strength', 'Quadriceps strength'), ('step_down', 'Step-down quality'), ('single_leg_squat', 'Single-leg squat quality'), ('squat_pain', 'Pain reproduced by squatting'), ('resisted_quads', 'Pain on resisted quadriceps contraction'), ('patellar_palpation', 'Patellar palpation tenderness'), ('patellar_tilt', 'Patellar tilt'), ('patellar_glide', 'Patellar glide'), ('patellar_apprehension', 'Patellar apprehension'), ('j_sign', 'J-sign'), ('clarkes', "Clarke's test (poor accuracy: never deciding)"), ('thomas_test', 'Thomas test / rectus femoris length'), ('hamstring_length', 'Hamstring length'), ('knee_to_wall', 'Knee-to-wall dorsiflexion'), ('fpi6', 'Foot Posture Index (FPI-6) total')], max_length=30)),
-                ('unit', models.CharField(choices=[('N', 'N'), ('kg', 'kg'), ('cm', 'cm'), ('deg', 'degrees'), ('score', 'score'), ('quality', 'quality (free text)'), ('result', 'positive / negative')], default='N', max_length=8)),
-                ('left_value', models.DecimalField(blank=True, decimal_places=2, max_digits=7, null=True)),
-                ('right_value', models.DecimalField(blank=True, decimal_places=2, max_digits=7, null=True)),
-                ('left_text', models.CharField(blank=True, max_length=120)),
-                ('right_text', models.CharField(blank=True, max_length=120)),
-                ('note', models.CharField(blank=True, max_length=300)),
-                ('assessment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='findings', to='treatments.assessment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "title",
+                    models.CharField(
+                        help_text="The complaint, e.g. right anterior knee pain.", max_length=120
+                    ),
+                ),
+                (
+                    "body_region",
+                    models.CharField(
+                        choices=[
+                            ("knee", "Knee"),
+                            ("hip", "Hip"),
+                            ("ankle_foot", "Ankle and foot"),
+                            ("lumbar", "Lower back"),
+                            ("shoulder", "Shoulder"),
+                            ("other", "Other"),
+                        ],
+                        default="knee",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "side",
+                    models.CharField(
+                        choices=[
+                            ("right", "Right"),
+                            ("left", "Left"),
+                            ("both", "Both"),
+                            ("na", "Not applicable"),
+                        ],
+                        default="right",
+                        max_length=5,
+                    ),
+                ),
+                ("onset_date", models.DateField(blank=True, null=True)),
+                ("diagnosis", models.CharField(blank=True, max_length=200)),
+                (
+                    "icd10_code",
+                    models.CharField(
+                        blank=True,
+                        max_length=10,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-TV-Z][0-9][0-9AB](\\.?[0-9A-TV-Z]{1,4})?$",
+                                "Enter an ICD-10 code such as M22.2X1.",
+                            )
+                        ],
+                        verbose_name="ICD-10 code",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "Open"), ("discharged", "Discharged")],
+                        default="open",
+                        max_length=10,
+                    ),
+                ),
+                ("discharged_on", models.DateField(blank=True, null=True)),
+                (
+                    "discharge_outcome",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("goals_met", "Goals met"),
+                            ("improved", "Improved, self-managing"),
+                            ("unchanged", "No change"),
+                            ("worse", "Worse"),
+                            ("referred", "Referred on"),
+                            ("did_not_return", "Did not return"),
+                        ],
+                        max_length=15,
+                    ),
+                ),
+                ("discharge_notes", models.TextField(blank=True, max_length=2000)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "clinician",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="episodes",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="treating clinician",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="episodes",
+                        to="patients.patient",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['pk'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='OutcomeMeasure',
+            name="Assessment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('measure', models.CharField(choices=[('kujala', 'Kujala Anterior Knee Pain Scale'), ('tsk11', 'Tampa Scale of Kinesiophobia (TSK-11)')], max_length=10)),
-                ('answers', models.JSONField()),
-                ('total', models.SmallIntegerField()),
-                ('assessment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='measures', to='treatments.assessment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("initial", "Initial assessment"),
+                            ("reassessment", "Reassessment"),
+                            ("discharge", "Discharge assessment"),
+                        ],
+                        default="initial",
+                        max_length=12,
+                    ),
+                ),
+                ("assessed_on", models.DateField(default=django.utils.timezone.localdate)),
+                (
+                    "onset_mechanism",
+                    models.TextField(
+                        blank=True, max_length=2000, verbose_name="onset and mechanism"
+                    ),
+                ),
+                (
+                    "duration_weeks",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[django.core.validators.MaxValueValidator(2600)],
+                        verbose_name="duration (weeks)",
+                    ),
+                ),
+                ("aggravating_activities", models.JSONField(blank=True, default=list)),
+                ("easing_factors", models.TextField(blank=True, max_length=1000)),
+                ("symptoms", models.JSONField(blank=True, default=list)),
+                ("sport", models.CharField(blank=True, max_length=120)),
+                (
+                    "weekly_volume",
+                    models.CharField(blank=True, help_text="e.g. 25 km running", max_length=120),
+                ),
+                ("recent_load_change", models.CharField(blank=True, max_length=200)),
+                (
+                    "patient_goals",
+                    models.TextField(
+                        blank=True, max_length=1000, verbose_name="the patient's goals"
+                    ),
+                ),
+                (
+                    "nprs_worst",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(0),
+                            django.core.validators.MaxValueValidator(10),
+                        ],
+                        verbose_name="pain at worst (0–10)",
+                    ),
+                ),
+                (
+                    "nprs_rest",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(0),
+                            django.core.validators.MaxValueValidator(10),
+                        ],
+                        verbose_name="pain at rest (0–10)",
+                    ),
+                ),
+                (
+                    "nprs_activity",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(0),
+                            django.core.validators.MaxValueValidator(10),
+                        ],
+                        verbose_name="pain during the aggravating activity (0–10)",
+                    ),
+                ),
+                ("red_flags", models.JSONField(blank=True, default=list)),
+                (
+                    "referral_decision",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("gp", "Refer to GP"),
+                            ("emergency_department", "Refer to emergency department"),
+                            ("specialist", "Refer to specialist"),
+                            ("none", "No referral (reason required)"),
+                        ],
+                        max_length=25,
+                    ),
+                ),
+                ("referral_reason", models.TextField(blank=True, max_length=1000)),
+                ("contributing_factors", models.JSONField(blank=True, default=list)),
+                ("clinical_impression", models.TextField(blank=True, max_length=3000)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "clinician",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "episode",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="assessments",
+                        to="treatments.episode",
+                    ),
+                ),
+            ],
+            options={
+                "ordering": ["assessed_on", "pk"],
+            },
+        ),
+        migrations.CreateModel(
+            name="ObjectiveFinding",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "test",
+                    models.CharField(
+                        choices=[
+                            ("hip_abduction_strength", "Hip abductor strength"),
+                            ("hip_er_strength", "Hip external rotator strength"),
+                            ("quadriceps_strength", "Quadriceps strength"),
+                            ("step_down", "Step-down quality"),
+                            ("single_leg_squat", "Single-leg squat quality"),
+                            ("squat_pain", "Pain reproduced by squatting"),
+                            ("resisted_quads", "Pain on resisted quadriceps contraction"),
+                            ("patellar_palpation", "Patellar palpation tenderness"),
+                            ("patellar_tilt", "Patellar tilt"),
+                            ("patellar_glide", "Patellar glide"),
+                            ("patellar_apprehension", "Patellar apprehension"),
+                            ("j_sign", "J-sign"),
+                            ("clarkes", "Clarke's test (poor accuracy: never deciding)"),
+                            ("thomas_test", "Thomas test / rectus femoris length"),
+                            ("hamstring_length", "Hamstring length"),
+                            ("knee_to_wall", "Knee-to-wall dorsiflexion"),
+                            ("fpi6", "Foot Posture Index (FPI-6) total"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                (
+                    "unit",
+                    models.CharField(
+                        choices=[
+                            ("N", "N"),
+                            ("kg", "kg"),
+                            ("cm", "cm"),
+                            ("deg", "degrees"),
+                            ("score", "score"),
+                            ("quality", "quality (free text)"),
+                            ("result", "positive / negative"),
+                        ],
+                        default="N",
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "left_value",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=7, null=True),
+                ),
+                (
+                    "right_value",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=7, null=True),
+                ),
+                ("left_text", models.CharField(blank=True, max_length=120)),
+                ("right_text", models.CharField(blank=True, max_length=120)),
+                ("note", models.CharField(blank=True, max_length=300)),
+                (
+                    "assessment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="findings",
+                        to="treatments.assessment",
+                    ),
+                ),
+            ],
+            options={
+                "ordering": ["pk"],
+            },
+        ),
+        migrations.CreateModel(
+            name="OutcomeMeasure",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "measure",
+                    models.CharField(
+                        choices=[
+                            ("kujala", "Kujala Anterior Knee Pain Scale"),
+                            ("tsk11", "Tampa Scale of Kinesiophobia (TSK-11)"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("answers", models.JSONField()),
+                ("total", models.SmallIntegerField()),
+                (
+                    "assessment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="measures",
+                        to="treatments.assessment",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='TreatmentPlan',
+            name="TreatmentPlan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('planned_frequency', models.CharField(blank=True, help_text='e.g. weekly', max_length=60)),
-                ('planned_sessions', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MaxValueValidator(100)])),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('episode', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='plan', to='treatments.episode')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "planned_frequency",
+                    models.CharField(blank=True, help_text="e.g. weekly", max_length=60),
+                ),
+                (
+                    "planned_sessions",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[django.core.validators.MaxValueValidator(100)],
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "episode",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="plan",
+                        to="treatments.episode",
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='intervention',
-            name='plan',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='interventions', to='treatments.treatmentplan'),
+            model_name="intervention",
+            name="plan",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="interventions",
+                to="treatments.treatmentplan",
+            ),
         ),
         migrations.CreateModel(
-            name='Goal',
+            name="Goal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('description', models.CharField(help_text='Measurable, e.g. run 5 km pain-free', max_length=300)),
-                ('target_date', models.DateField(blank=True, null=True)),
-                ('achieved_on', models.DateField(blank=True, null=True)),
-                ('plan', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='goals', to='treatments.treatmentplan')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "description",
+                    models.CharField(
+                        help_text="Measurable, e.g. run 5 km pain-free", max_length=300
+                    ),
+                ),
+                ("target_date", models.DateField(blank=True, null=True)),
+                ("achieved_on", models.DateField(blank=True, null=True)),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="goals",
+                        to="treatments.treatmentplan",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['target_date', 'pk'],
+                "ordering": ["target_date", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='VisitNote',
+            name="VisitNote",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('subjective', models.TextField(blank=True, max_length=5000)),
-                ('objective', models.TextField(blank=True, max_length=5000)),
-                ('assessment', models.TextField(blank=True, max_length=5000)),
-                ('plan', models.TextField(blank=True, max_length=5000)),
-                ('nprs', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(10)], verbose_name='pain today (0–10)')),
-                ('adherence', models.CharField(choices=[('none', 'None of the programme'), ('some', 'Some of it'), ('most', 'Most of it'), ('all', 'All of it'), ('not_asked', 'Not asked')], default='not_asked', max_length=10, verbose_name='exercise adherence')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('signed_at', models.DateTimeField(blank=True, null=True)),
-                ('content_hash', models.CharField(blank=True, max_length=64)),
-                ('appointment', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='visit_note', to='appointments.appointment')),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('delivered', models.ManyToManyField(blank=True, related_name='deliveries', to='treatments.intervention', verbose_name='interventions delivered')),
-                ('episode', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='notes', to='treatments.episode')),
-                ('signed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("subjective", models.TextField(blank=True, max_length=5000)),
+                ("objective", models.TextField(blank=True, max_length=5000)),
+                ("assessment", models.TextField(blank=True, max_length=5000)),
+                ("plan", models.TextField(blank=True, max_length=5000)),
+                (
+                    "nprs",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(0),
+                            django.core.validators.MaxValueValidator(10),
+                        ],
+                        verbose_name="pain today (0–10)",
+                    ),
+                ),
+                (
+                    "adherence",
+                    models.CharField(
+                        choices=[
+                            ("none", "None of the programme"),
+                            ("some", "Some of it"),
+                            ("most", "Most of it"),
+                            ("all", "All of it"),
+                            ("not_asked", "Not asked"),
+                        ],
+                        default="not_asked",
+                        max_length=10,
+                        verbose_name="exercise adherence",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("signed_at", models.DateTimeField(blank=True, null=True)),
+                ("content_hash", models.CharField(blank=True, max_length=64)),
+                (
+                    "appointment",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="visit_note",
+                        to="appointments.appointment",
+                    ),
+                ),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "delivered",
+                    models.ManyToManyField(
+                        blank=True,
+                        related_name="deliveries",
+                        to="treatments.intervention",
+                        verbose_name="interventions delivered",
+                    ),
+                ),
+                (
+                    "episode",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="notes",
+                        to="treatments.episode",
+                    ),
+                ),
+                (
+                    "signed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-appointment__starts_at'],
+                "ordering": ["-appointment__starts_at"],
             },
         ),
         migrations.CreateModel(
-            name='Addendum',
+            name="Addendum",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('text', models.TextField(max_length=5000)),
-                ('signed_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('content_hash', models.CharField(max_length=64)),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('note', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='addenda', to='treatments.visitnote')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("text", models.TextField(max_length=5000)),
+                ("signed_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("content_hash", models.CharField(max_length=64)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "note",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="addenda",
+                        to="treatments.visitnote",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'addenda',
-                'ordering': ['signed_at', 'pk'],
+                "verbose_name_plural": "addenda",
+                "ordering": ["signed_at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='DryNeedling',
+            name="DryNeedling",
             fields=[
-                ('intervention_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to='treatments.intervention')),
-                ('precautions', models.JSONField(help_text="Each precaution's answer: true (present) or false (screened, absent).")),
-                ('precautions_note', models.CharField(blank=True, max_length=300)),
-                ('muscles', models.CharField(max_length=300, verbose_name='muscles needled')),
-                ('needle_count', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(100)])),
-                ('response', models.CharField(blank=True, max_length=300)),
-                ('adverse_events', models.CharField(blank=True, max_length=300)),
-                ('consent', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='treatments.dryneedlingconsent')),
+                (
+                    "intervention_ptr",
+                    models.OneToOneField(
+                        auto_created=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        parent_link=True,
+                        primary_key=True,
+                        serialize=False,
+                        to="treatments.intervention",
+                    ),
+                ),
+                (
+                    "precautions",
+                    models.JSONField(
+                        help_text="Each precaution's answer: true (present) or false (screened, absent)."
+                    ),
+                ),
+                ("precautions_note", models.CharField(blank=True, max_length=300)),
+                ("muscles", models.CharField(max_length=300, verbose_name="muscles needled")),
+                (
+                    "needle_count",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(100),
+                        ]
+                    ),
+                ),
+                ("response", models.CharField(blank=True, max_length=300)),
+                ("adverse_events", models.CharField(blank=True, max_length=300)),
+                (
+                    "consent",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="treatments.dryneedlingconsent",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'dry needling',
+                "verbose_name_plural": "dry needling",
             },
-            bases=('treatments.intervention',),
+            bases=("treatments.intervention",),
         ),
         migrations.CreateModel(
-            name='ExercisePrescription',
+            name="ExercisePrescription",
             fields=[
-                ('intervention_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to='treatments.intervention')),
-                ('sets', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(20)])),
-                ('reps', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(200)])),
-                ('hold_seconds', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MaxValueValidator(600)])),
-                ('load', models.CharField(blank=True, help_text='e.g. body weight, 5 kg, red band', max_length=60)),
-                ('times_per_day', models.PositiveSmallIntegerField(default=1, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(10)])),
-                ('days_per_week', models.PositiveSmallIntegerField(default=7, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(7)])),
-                ('progression', models.CharField(blank=True, max_length=300, verbose_name='progression notes')),
-                ('exercise', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='prescriptions', to='treatments.exercise')),
+                (
+                    "intervention_ptr",
+                    models.OneToOneField(
+                        auto_created=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        parent_link=True,
+                        primary_key=True,
+                        serialize=False,
+                        to="treatments.intervention",
+                    ),
+                ),
+                (
+                    "sets",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(20),
+                        ]
+                    ),
+                ),
+                (
+                    "reps",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(200),
+                        ],
+                    ),
+                ),
+                (
+                    "hold_seconds",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[django.core.validators.MaxValueValidator(600)],
+                    ),
+                ),
+                (
+                    "load",
+                    models.CharField(
+                        blank=True, help_text="e.g. body weight, 5 kg, red band", max_length=60
+                    ),
+                ),
+                (
+                    "times_per_day",
+                    models.PositiveSmallIntegerField(
+                        default=1,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(10),
+                        ],
+                    ),
+                ),
+                (
+                    "days_per_week",
+                    models.PositiveSmallIntegerField(
+                        default=7,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(7),
+                        ],
+                    ),
+                ),
+                (
+                    "progression",
+                    models.CharField(blank=True, max_length=300, verbose_name="progression notes"),
+                ),
+                (
+                    "exercise",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="prescriptions",
+                        to="treatments.exercise",
+                    ),
+                ),
             ],
-            bases=('treatments.intervention',),
+            bases=("treatments.intervention",),
         ),
         migrations.AddIndex(
-            model_name='episode',
-            index=models.Index(fields=['patient', 'status'], name='episode_patient_status_idx'),
+            model_name="episode",
+            index=models.Index(fields=["patient", "status"], name="episode_patient_status_idx"),
         ),
         migrations.AddConstraint(
-            model_name='episode',
-            constraint=models.CheckConstraint(condition=models.Q(('status', 'open'), models.Q(('discharged_on__isnull', False), models.Q(('discharge_outcome', ''), _negated=True)), _connector='OR'), name='episode_discharge_complete'),
+            model_name="episode",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("status", "open"),
+                    models.Q(
+                        ("discharged_on__isnull", False),
+                        models.Q(("discharge_outcome", ""), _negated=True),
+                    ),
+                    _connector="OR",
+                ),
+                name="episode_discharge_complete",
+            ),
         ),
         migrations.AddIndex(
-            model_name='assessment',
-            index=models.Index(fields=['episode', 'assessed_on'], name='assessment_episode_day_idx'),
+            model_name="assessment",
+            index=models.Index(
+                fields=["episode", "assessed_on"], name="assessment_episode_day_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='outcomemeasure',
-            constraint=models.UniqueConstraint(fields=('assessment', 'measure'), name='one_measure_per_assessment'),
+            model_name="outcomemeasure",
+            constraint=models.UniqueConstraint(
+                fields=("assessment", "measure"), name="one_measure_per_assessment"
+            ),
         ),
         migrations.AddIndex(
-            model_name='visitnote',
-            index=models.Index(fields=['author', 'signed_at'], name='note_author_signed_idx'),
+            model_name="visitnote",
+            index=models.Index(fields=["author", "signed_at"], name="note_author_signed_idx"),
         ),
     ]

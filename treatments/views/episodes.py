@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -62,10 +61,13 @@ def episode_update(request: HttpRequest, patient_pk: int, pk: int) -> HttpRespon
         return redirect(episode)
     form = EpisodeForm(request.POST or None, instance=episode)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            form.save()
-        messages.success(request, "Episode details saved.")
-        return redirect(episode)
+        try:
+            services.episode_update(episode=form.instance, by=request.user)
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, "Episode details saved.")
+            return redirect(episode)
     context = {
         "patient": episode.patient,
         "episode": episode,

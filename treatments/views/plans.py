@@ -7,7 +7,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -76,11 +75,6 @@ def _show_errors(form: Form, error: ValidationError) -> None:
             form.add_error(None, message)
 
 
-def _require_open(episode: Episode) -> None:
-    if not episode.is_open:
-        raise ValidationError("This episode is discharged; its plan can no longer change.")
-
-
 # --- The plan page -----------------------------------------------------------------------
 
 
@@ -129,9 +123,7 @@ def _plan_post(request: HttpRequest, episode: Episode) -> tuple[PlanForm | None,
         form = PlanForm(request.POST, instance=plan)
         if form.is_valid():
             try:
-                with transaction.atomic():
-                    _require_open(episode)
-                    form.save()
+                services.plan_update(plan=form.instance, by=request.user)
             except ValidationError as error:
                 _show_errors(form, error)
             else:
@@ -141,13 +133,8 @@ def _plan_post(request: HttpRequest, episode: Episode) -> tuple[PlanForm | None,
     if action == "goal":
         form = GoalForm(request.POST)
         if form.is_valid():
-            goal = form.save(commit=False)
-            goal.plan = plan
             try:
-                with transaction.atomic():
-                    _require_open(episode)
-                    goal.full_clean()
-                    goal.save()
+                goal = services.goal_add(goal=form.instance, plan=plan, by=request.user)
             except ValidationError as error:
                 _show_errors(form, error)
             else:
@@ -159,13 +146,11 @@ def _plan_post(request: HttpRequest, episode: Episode) -> tuple[PlanForm | None,
         if not form.is_valid():
             raise Http404("No such goal.")
         goal = get_object_or_404(plan.goals, pk=form.cleaned_data["goal"])
-        if goal.achieved_on:
-            messages.info(request, f"Already achieved on {goal.achieved_on:%d %b %Y}.")
-        elif not episode.is_open:
-            messages.error(request, "This episode is discharged; its plan can no longer change.")
+        try:
+            services.goal_achieve(goal=goal, by=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
         else:
-            goal.achieved_on = timezone.localdate()
-            goal.save(update_fields=["achieved_on"])
             messages.success(request, f"Goal achieved: {goal.description}")
         return None, None
     messages.error(request, "That change was not understood; nothing was saved.")
