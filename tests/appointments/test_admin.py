@@ -17,16 +17,11 @@ from appointments.models import (
 )
 from clinic.models import User
 from tests.clinic.test_admin import form_data
-from tests.factories import LocationFactory, UserFactory
+from tests.factories import UserFactory
 
 from .factories import AppointmentFactory, AppointmentTypeFactory, WorkingHoursFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def london(db):
-    return LocationFactory(name="Islington")
 
 
 def _add(client: Client, model: str, **fields) -> object:

@@ -27,16 +27,6 @@ MORNING = (datetime.time(9, 0), datetime.time(12, 0))
 
 
 @pytest.fixture
-def london(db):
-    return LocationFactory(name="Islington", time_zone="Europe/London")
-
-
-@pytest.fixture
-def follow_up(db):
-    return AppointmentTypeFactory(name="Follow-up", duration_minutes=45, buffer_after_minutes=0)
-
-
-@pytest.fixture
 def mornings(physio, london):
     """Priya works 09:00–12:00 at Islington on Tuesdays."""
     return WorkingHoursFactory(

@@ -5,16 +5,15 @@ service's checks) and SQLite (IMMEDIATE transactions queue the writers).
 """
 
 import datetime
-import threading
 
 import pytest
-from django.db import connection
 
 from appointments import services
 from appointments.models import Appointment, Status
 from clinic.roles import Role
 from tests.appointments.factories import AppointmentTypeFactory, works_every_day
 from tests.factories import LocationFactory, PatientFactory, UserFactory
+from tests.races import run_at_once
 
 ATTEMPTS = 20
 
@@ -22,27 +21,10 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency]
 
 
 def _race(attempt) -> tuple[list, list[str]]:
-    barrier = threading.Barrier(ATTEMPTS)
-    successes, refusals, crashes = [], [], []
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            successes.append(attempt(index))
-        except services.BookingError as error:
-            refusals.append(" ".join(error.messages))
-        except Exception as error:  # any other failure is the bug under test
-            crashes.append(repr(error))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(ATTEMPTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    successes, failures = run_at_once(attempt, ATTEMPTS)
+    crashes = [repr(f) for f in failures if not isinstance(f, services.BookingError)]
     assert crashes == []
-    return successes, refusals
+    return successes, [" ".join(f.messages) for f in failures]
 
 
 @pytest.fixture

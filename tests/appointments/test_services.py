@@ -21,10 +21,9 @@ from appointments.models import (
     WaitlistEntry,
     Weekday,
 )
-from clinic.roles import Role
-from tests.factories import LocationFactory, PatientFactory, RoomFactory, UserFactory
+from tests.factories import LocationFactory, PatientFactory, RoomFactory
 
-from .factories import AppointmentFactory, AppointmentTypeFactory, works_every_day
+from .factories import AppointmentFactory, AppointmentTypeFactory
 from .scheduling import (
     LONDON,
     ClosureFactory,
@@ -39,31 +38,6 @@ from .scheduling import (
 pytestmark = pytest.mark.django_db
 
 DAY = day_ahead(14, weekday=Weekday.TUESDAY)
-
-
-@pytest.fixture
-def london(db):
-    return LocationFactory(name="Islington", time_zone="Europe/London")
-
-
-@pytest.fixture
-def follow_up(db):
-    return AppointmentTypeFactory(name="Follow-up", duration_minutes=45, price=Decimal("60.00"))
-
-
-@pytest.fixture
-def colleague(london):
-    user = UserFactory(
-        username="colleague", first_name="Colin", last_name="Baker", roles=[Role.PHYSIOTHERAPIST]
-    )
-    works_every_day(user, london)
-    return user
-
-
-@pytest.fixture
-def clinic(physio, london):
-    works_every_day(physio, london)
-    return london
 
 
 def _book(patient, clinician, location, kind, starts_at, **kwargs) -> Appointment:

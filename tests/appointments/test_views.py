@@ -3,7 +3,6 @@ the home page sections."""
 
 import datetime
 import re
-from decimal import Decimal
 from html import escape
 
 import pytest
@@ -28,7 +27,6 @@ from .factories import (
     AppointmentFactory,
     AppointmentTypeFactory,
     WorkingHoursFactory,
-    works_every_day,
 )
 from .scheduling import WaitlistEntryFactory, at, day_ahead
 
@@ -36,31 +34,6 @@ pytestmark = pytest.mark.django_db
 
 DAY = day_ahead(14, weekday=Weekday.TUESDAY)
 MONDAY = DAY - datetime.timedelta(days=1)
-
-
-@pytest.fixture
-def london(db):
-    return LocationFactory(name="Islington", time_zone="Europe/London")
-
-
-@pytest.fixture
-def follow_up(db):
-    return AppointmentTypeFactory(name="Follow-up", duration_minutes=45, price=Decimal("60.00"))
-
-
-@pytest.fixture
-def clinic(physio, london):
-    works_every_day(physio, london)
-    return london
-
-
-@pytest.fixture
-def colleague(london):
-    user = UserFactory(
-        username="colleague", first_name="Colin", last_name="Baker", roles=[Role.PHYSIOTHERAPIST]
-    )
-    works_every_day(user, london)
-    return user
 
 
 def text(response) -> str:

@@ -1,14 +1,12 @@
 """Twenty patients confirming the same time on the public pages at once: one booking."""
 
-import threading
-
 import pytest
-from django.db import connection
 from django.test import Client
 
 from appointments import online_services as online
 from appointments.models import Appointment
 from patients.models import Patient
+from tests.races import run_at_once
 
 from .conftest import local_slot, make_details, post_confirm
 
@@ -30,26 +28,13 @@ def test_twenty_visitors_confirming_one_time_get_one_booking(clinic, monkeypatch
         )
         for index in range(ATTEMPTS)
     ]
-    barrier = threading.Barrier(ATTEMPTS)
-    statuses, crashes = [], []
 
-    def run(index: int) -> None:
-        try:
-            client = Client()
-            barrier.wait(timeout=30)
-            response = post_confirm(client, payloads[index])
-            statuses.append((response.status_code, response.content.decode()))
-        except Exception as error:  # any failure other than a refusal is the bug under test
-            crashes.append(repr(error))
-        finally:
-            connection.close()
+    def confirm(index: int) -> tuple[int, str]:
+        response = post_confirm(Client(), payloads[index])
+        return response.status_code, response.content.decode()
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(ATTEMPTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-
+    statuses, failures = run_at_once(confirm, ATTEMPTS)
+    crashes = [repr(f) for f in failures]
     assert crashes == []
     codes = sorted(code for code, _ in statuses)
     assert codes == [302] + [409] * (ATTEMPTS - 1)
