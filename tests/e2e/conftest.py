@@ -33,7 +33,9 @@ def find_chromium() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def browser():
+def browser(live_server):
+    """Started after the live server and closed before it, so no request thread is left
+    holding a database connection when the test databases are dropped."""
     path = find_chromium()
     if path is None:
         message = "no Chromium found (apt-get install chromium, or set CHROMIUM_PATH)"
