@@ -175,3 +175,57 @@ class StaffProfile(models.Model):
         if not self.dry_needling_certified_on or self.dry_needling_certified_on > on:
             return False
         return self.dry_needling_expires_on is None or self.dry_needling_expires_on >= on
+
+
+# The access log of patient data; clinic/audit.py writes it.
+
+MAX_USER_AGENT = 300
+
+
+class Action(models.TextChoices):
+    VIEW = "view", "View"
+    SEARCH = "search", "Search"
+    LIST = "list", "List"
+    EXPORT = "export", "Export"
+    PRINT = "print", "Print"
+    CREATE = "create", "Create"
+    UPDATE = "update", "Update"
+    ARCHIVE = "archive", "Archive"
+    RESTORE = "restore", "Restore"
+    SIGN = "sign", "Sign"
+    MERGE = "merge", "Merge"
+
+
+class Outcome(models.TextChoices):
+    ALLOWED = "allowed", "Allowed"
+    DENIED = "denied", "Denied"
+
+
+class AccessEvent(models.Model):
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        "clinic.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    username = models.CharField(max_length=150, blank=True)
+    roles = models.CharField(max_length=200, blank=True)
+    action = models.CharField(max_length=10, choices=Action.choices)
+    object_type = models.CharField(max_length=60, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    patient_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    outcome = models.CharField(max_length=8, choices=Outcome.choices, default=Outcome.ALLOWED)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=MAX_USER_AGENT, blank=True)
+    request_id = models.CharField(max_length=36, blank=True)
+    path = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [
+            models.Index(fields=["patient_id", "at"], name="access_patient_at_idx"),
+            models.Index(fields=["user", "at"], name="access_user_at_idx"),
+        ]
+        verbose_name = "access log entry"
+        verbose_name_plural = "access log"
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.username or 'anonymous'} {self.action}"
