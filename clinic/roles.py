@@ -69,7 +69,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.PRACTICE_MANAGER: frozenset(
         _PATIENT_READ
         | _PATIENT_WRITE
-        | {"patients.archive_patient"}
+        | {"patients.archive_patient", "patients.export_patient"}
         | _SCHEDULE_READ
         | {"appointments.view_waitlistentry", "appointments.view_outboxmessage"}
         | _maintain("clinic", "user", "staffprofile", "location", "room")

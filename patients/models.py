@@ -161,7 +161,10 @@ class Patient(models.Model):
 
     class Meta:
         ordering = ["last_name", "first_name", "pk"]
-        permissions = [("archive_patient", "Can archive and restore patients")]
+        permissions = [
+            ("archive_patient", "Can archive and restore patients"),
+            ("export_patient", "Can export a patient's complete record"),
+        ]
         indexes = [
             models.Index(fields=["last_name", "first_name"], name="patient_name_idx"),
             models.Index(fields=["archived_at"], name="patient_archived_idx"),
