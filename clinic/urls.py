@@ -53,5 +53,6 @@ urlpatterns = [
     path("patients/", include("patients.urls")),
     path("appointments/", include("appointments.urls")),
     path("clinical/", include("treatments.urls")),
+    path("reports/", include("clinic.reports.views")),
     path(settings.ADMIN_URL, admin.site.urls),
 ]

@@ -1,11 +1,8 @@
 """Practice reports for managers: charts and tables of aggregate figures, and CSV files."""
 
 import csv
-import functools
-from collections.abc import Callable
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -13,21 +10,13 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
 from clinic.audit import Action, log_access
+from clinic.csvsafe import safe_cell
+from clinic.decorators import practice_manager_required
 
 from .definitions import REPORTS, Cell
 from .forms import ReportFilterForm, default_range
 
 app_name = "reports"
-
-
-def manager_required(view: Callable) -> Callable:
-    @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not getattr(request.user, "is_practice_manager", False):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapped
 
 
 def _filters(request: HttpRequest) -> tuple[ReportFilterForm, dict | None]:
@@ -51,7 +40,7 @@ def _query(filters: dict) -> str:
 
 
 @require_GET
-@manager_required
+@practice_manager_required
 def report_index(request: HttpRequest) -> HttpResponse:
     form, filters = _filters(request)
     if filters is None:
@@ -89,19 +78,17 @@ def _display(value: Cell) -> str:
     return str(value)
 
 
-def _safe_cell(value: Cell) -> Cell:
-    """Text a spreadsheet would run as a formula is prefixed with an apostrophe."""
-    if value is None:
-        return ""
+def _csv_cell(value: Cell) -> str | int | float:
+    """Numbers stay numbers (a negative change is not a formula); text is neutralised."""
+    if isinstance(value, int | float):
+        return value
     if hasattr(value, "isoformat"):
         return value.isoformat()
-    if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")):
-        return f"'{value}"
-    return value
+    return safe_cell(value)
 
 
 @require_GET
-@manager_required
+@practice_manager_required
 def report_csv(request: HttpRequest, report: str) -> HttpResponse:
     definition = REPORTS.get(report)
     if definition is None:
@@ -114,10 +101,11 @@ def report_csv(request: HttpRequest, report: str) -> HttpResponse:
     name = f"{definition.slug}-{filters['date_from']:%Y%m%d}-{filters['date_to']:%Y%m%d}.csv"
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "no-store"
     writer = csv.writer(response)
     table = result.table
     for row in [table.headers, *table.rows, *([table.footer] if table.footer else [])]:
-        writer.writerow([_safe_cell(cell) for cell in row])
+        writer.writerow([_csv_cell(cell) for cell in row])
     return response
 
 
