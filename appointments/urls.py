@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import feeds, views
+from . import exports, feeds, views
 
 app_name = "appointments"
 
@@ -22,4 +22,5 @@ urlpatterns = [
     path("waitlist/new/", views.waitlist_create, name="waitlist_create"),
     path("waitlist/<int:entry_pk>/withdraw/", views.waitlist_withdraw, name="waitlist_withdraw"),
     *feeds.urlpatterns,
+    *exports.urlpatterns,
 ]
