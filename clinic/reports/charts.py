@@ -248,17 +248,19 @@ def horizontal_bar_chart(
     values: Sequence[float | None],
     unit: str = "",
     notes: Sequence[str] = (),
+    scale_at_least: float = 0,
 ) -> str:
     """One bar per labelled row, for categories whose names are too long to sit under bars.
 
-    ``notes`` (optional, one per row) are written after each bar's value.
+    ``notes`` (optional, one per row) are written after each bar's value; the scale reaches
+    at least ``scale_at_least`` (100 for percentages, say).
     """
-    row_height, label_width = 26, 200
+    row_height, label_width = 26, 240
     height = MARGIN_TOP + row_height * max(len(labels), 1) + 28
     out = _open(chart_id, title, description, height)
     if not labels:
         return _empty(out, height)
-    ticks = nice_ticks(max((v or 0) for v in values))
+    ticks = nice_ticks(max(scale_at_least, *((v or 0) for v in values)))
     left, right = label_width, WIDTH - MARGIN_RIGHT - 120
     bottom = MARGIN_TOP + row_height * len(labels)
 

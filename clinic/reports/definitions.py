@@ -88,7 +88,7 @@ def appointments_per_clinician(date_from, date_to, location) -> Result:
         description=(
             f"{table.footer[-1]} appointments over {len(weeks)} weeks, stacked by clinician: "
             + (", ".join(f"{name} {total}" for name, total in per_clinician) or "none")
-            + ". The table beside the chart gives every figure."
+            + ". The table with the chart gives every figure."
         ),
         categories=[_week_label(week) for week in weeks],
         series=[
@@ -118,11 +118,12 @@ def utilisation(date_from, date_to, location) -> Result:
         title="Utilisation per clinician",
         description=(
             f"Booked over available time: {charts.number(table.footer[3], '%')} across "
-            f"{len(rows)} clinician(s). The table beside the chart gives every figure."
+            f"{len(rows)} clinician(s). The table with the chart gives every figure."
         ),
         labels=[row.clinician for row in rows],
         values=[row.percent for row in rows],
         unit="%",
+        scale_at_least=100,
         notes=[
             f"{_hours(row.booked_minutes):g} of {_hours(row.available_minutes):g} h" for row in rows
         ],
@@ -164,7 +165,7 @@ def cancellations(date_from, date_to, location) -> Result:
         description=(
             f"Over {total.appointments} appointments: {charts.number(total.cancelled_percent, '%')}"
             f" cancelled, {charts.number(total.late_cancelled_percent, '%')} cancelled late, "
-            f"{charts.number(total.no_show_percent, '%')} no-shows. The table beside the chart "
+            f"{charts.number(total.no_show_percent, '%')} no-shows. The table with the chart "
             "gives every figure."
         ),
         categories=[_week_label(week) for week in weeks],
@@ -197,7 +198,7 @@ def new_patients(date_from, date_to, location) -> Result:
         title="New patients per month by where they registered",
         description=(
             f"{table.footer[3]} new patients: {table.footer[1]} registered at the front desk, "
-            f"{table.footer[2]} online. The table beside the chart gives every figure."
+            f"{table.footer[2]} online. The table with the chart gives every figure."
         ),
         categories=[m.strftime("%b %Y") for m in all_months],
         series=[
@@ -246,7 +247,7 @@ def outcomes(date_from, date_to, location) -> Result:
             f"{summary.episodes} discharged episodes, {summary.with_kujala} with a baseline and "
             f"final Kujala score: {charts.number(summary.improved_percent, '%')} improved by at "
             f"least the MCID of {mcid} points. Mean change in pain at worst: "
-            f"{charts.number(summary.mean_nprs_change, 'points')}. The table beside the chart "
+            f"{charts.number(summary.mean_nprs_change, 'points')}. The table with the chart "
             "gives every figure."
         )
         if summary.with_kujala
@@ -274,7 +275,7 @@ def interventions(date_from, date_to, location) -> Result:
         description=(
             f"{table.footer[1]} interventions started. Evidence verdicts from the 2018 "
             f"International Patellofemoral Pain consensus ({reference.EVIDENCE_CITATION}). "
-            "The table beside the chart gives every figure."
+            "The table with the chart gives every figure."
         ),
         labels=[row.label for row in rows],
         values=[row.started for row in rows],

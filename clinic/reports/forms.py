@@ -22,13 +22,13 @@ class ReportFilterForm(forms.Form):
         label="From",
         required=False,
         validators=[validate_calendar_date],
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     date_to = forms.DateField(
         label="To",
         required=False,
         validators=[validate_calendar_date],
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     location = forms.ModelChoiceField(
         queryset=Location.objects.order_by("name"), required=False, empty_label="All locations"

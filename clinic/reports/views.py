@@ -17,6 +17,8 @@ from .definitions import REPORTS, Cell
 from .forms import ReportFilterForm, default_range
 
 app_name = "reports"
+#: Tables with more columns than this sit under their chart rather than beside it.
+WIDE_TABLE_COLUMNS = 5
 
 
 def _filters(request: HttpRequest) -> tuple[ReportFilterForm, dict | None]:
@@ -59,6 +61,7 @@ def report_index(request: HttpRequest) -> HttpResponse:
                 "headers": table.headers,
                 "rows": [[_display(cell) for cell in row] for row in table.rows],
                 "footer": [_display(cell) for cell in table.footer],
+                "wide": len(table.headers) > WIDE_TABLE_COLUMNS,
             }
         )
     return render(
@@ -72,7 +75,7 @@ def _display(value: Cell) -> str:
     if value is None:
         return "—"
     if hasattr(value, "strftime"):
-        return f"{value.day} {value:%b %Y}"
+        return f"{value.day}\N{NO-BREAK SPACE}{value:%b}\N{NO-BREAK SPACE}{value:%Y}"
     if isinstance(value, float):
         return f"{value:.1f}"
     return str(value)
