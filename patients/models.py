@@ -180,7 +180,7 @@ class Patient(models.Model):
         return self.full_name
 
     def save(self, *args, **kwargs) -> None:
-        self.search_name = fold(" ".join([self.first_name, self.preferred_name, self.last_name]))
+        self.set_search_name()
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and {"first_name", "last_name", "preferred_name"} & set(
             update_fields
@@ -190,6 +190,10 @@ class Patient(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("patients:detail", args=[self.pk])
+
+    def set_search_name(self) -> None:
+        """What search matches names against (also set by imports, which skip ``save``)."""
+        self.search_name = fold(" ".join([self.first_name, self.preferred_name, self.last_name]))
 
     @property
     def full_name(self) -> str:
