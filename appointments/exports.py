@@ -105,11 +105,13 @@ def appointment_export_csv(request: HttpRequest) -> HttpResponse:
     if not {"date_from", "date_to"} & set(request.GET):
         today = timezone.localdate()
         location_pk = request.GET.get("location", "")
+        if not (location_pk.isascii() and location_pk.isdigit()):
+            location_pk = ""
         form = AppointmentExportForm(
             initial={
                 "date_from": today.replace(day=1),
                 "date_to": today,
-                "location": int(location_pk) if location_pk.isdigit() else None,
+                "location": int(location_pk) if location_pk else None,
             }
         )
         return render(request, "appointments/appointment_export.html", {"form": form})

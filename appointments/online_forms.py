@@ -26,7 +26,7 @@ class ClinicianChoiceForm(forms.Form):
         value = self.cleaned_data["clinician"]
         if value == "any":
             return None
-        if not value.isdigit():
+        if not (value.isascii() and value.isdigit()):
             raise forms.ValidationError("Choose a physiotherapist.")
         return int(value)
 

@@ -179,7 +179,7 @@ def appointment_create(request: HttpRequest) -> HttpResponse:
 def _booking_context(form) -> dict:
     patient = None
     value = form["patient"].value()
-    if value and str(value).isdigit():
+    if value and str(value).isascii() and str(value).isdigit():
         patient = Patient.objects.active().filter(pk=value).first()
     discount = PracticeSettings.load().new_patient_discount_percent
     return {

@@ -63,12 +63,16 @@ class PatientRulesMixin:
     def clean(self) -> dict:
         cleaned = super().clean()
         if cleaned.get("funding") == "insurer" and not cleaned.get("insurer"):
-            self.add_error("insurer", "Name the insurer for an insured patient.")
+            self._rule_error("insurer", "Name the insurer for an insured patient.")
         if cleaned.get("sms_reminders") and not cleaned.get("phone"):
-            self.add_error("sms_reminders", "SMS reminders need a phone number.")
+            self._rule_error("sms_reminders", "SMS reminders need a phone number.")
         if cleaned.get("email_reminders") and not cleaned.get("email"):
-            self.add_error("email_reminders", "E-mail reminders need an e-mail address.")
+            self._rule_error("email_reminders", "E-mail reminders need an e-mail address.")
         return cleaned
+
+    def _rule_error(self, field: str, message: str) -> None:
+        """On the field when the form shows it (the booking form's inline one does not)."""
+        self.add_error(field if field in self.fields else None, message)
 
 
 class PatientAdminForm(PatientRulesMixin, forms.ModelForm):
