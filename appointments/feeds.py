@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from clinic.audit import Action, log_access
 from clinic.models import User
 
 from . import ics
@@ -62,6 +63,7 @@ def feed(request: HttpRequest, token: str) -> HttpResponse:
     clinician = calendar_feed.clinician
     if not clinician.is_active or not clinician.is_physiotherapist:
         raise Http404
+    log_access(request, Action.EXPORT, calendar_feed)
     body = ics.clinician_feed(
         feed_appointments(clinician, timezone.now()),
         name=f"{clinician} – appointments",

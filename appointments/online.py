@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_ratelimit.core import is_ratelimited
 
+from clinic.audit import Action, log_access
 from clinic.models import Location, User
 
 from . import online_services as booking
@@ -313,6 +314,7 @@ def confirm(request: HttpRequest) -> HttpResponse:
         return _notice(request, "We could not book this online", " ".join(error.messages))
     except (Location.DoesNotExist, AppointmentType.DoesNotExist, User.DoesNotExist):
         return _notice(request, "Booking not possible online", REFUSAL, status=400)
+    log_access(request, Action.CREATE, appointment)
     return redirect("booking:confirmed", booking.manage_token(appointment))
 
 
@@ -393,6 +395,7 @@ def _appointment_context(appointment: Appointment, token: str) -> dict:
 @with_link
 @require_GET
 def confirmed(request: HttpRequest, appointment: Appointment, token: str) -> HttpResponse:
+    log_access(request, Action.VIEW, appointment)
     context = _appointment_context(appointment, token)
     context.update(_price_context(appointment.appointment_type, declared_new=None))
     context["policy"] = PracticeSettings.load().cancellation_policy
@@ -402,6 +405,7 @@ def confirmed(request: HttpRequest, appointment: Appointment, token: str) -> Htt
 @with_link
 @require_GET
 def manage(request: HttpRequest, appointment: Appointment, token: str) -> HttpResponse:
+    log_access(request, Action.VIEW, appointment)
     context = _appointment_context(appointment, token)
     context.update(cancel_form=CancelForm(), policy=PracticeSettings.load().cancellation_policy)
     return render(request, "booking/manage.html", context)
@@ -410,6 +414,7 @@ def manage(request: HttpRequest, appointment: Appointment, token: str) -> HttpRe
 @with_link
 @require_POST
 def cancel(request: HttpRequest, appointment: Appointment, token: str) -> HttpResponse:
+    log_access(request, Action.UPDATE, appointment)
     form = CancelForm(request.POST)
     if not form.is_valid():
         context = _appointment_context(appointment, token)
@@ -427,6 +432,7 @@ def cancel(request: HttpRequest, appointment: Appointment, token: str) -> HttpRe
 @with_link
 @require_http_methods(["GET", "POST"])
 def move(request: HttpRequest, appointment: Appointment, token: str) -> HttpResponse:
+    log_access(request, Action.UPDATE if request.method == "POST" else Action.VIEW, appointment)
     if not booking.can_change(appointment):
         messages.error(request, "This appointment can no longer be moved online.")
         return redirect("booking:manage", token)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from clinic.audit import Action, log_access
 from clinic.models import Location, User
 from patients.models import Patient
 from patients.services import patient_register
@@ -75,6 +76,13 @@ def calendar_day(request: HttpRequest) -> HttpResponse:
         return render(request, "appointments/calendar_day.html", {"form": form})
     day = day or timezone.localdate(timezone=location.zone)
     grid = day_grid(location, day)
+    print_view = request.resolver_match.url_name == "day_print"
+    log_access(
+        request,
+        Action.PRINT if print_view else Action.LIST,
+        object_type="calendar",
+        object_id=f"location {location.pk} {day:%Y-%m-%d}",
+    )
     context = {
         "form": form,
         "grid": grid,
@@ -84,7 +92,7 @@ def calendar_day(request: HttpRequest) -> HttpResponse:
         "previous": day - datetime.timedelta(days=1),
         "next": day + datetime.timedelta(days=1),
         "locations": Location.objects.order_by("name"),
-        "print_view": request.resolver_match.url_name == "day_print",
+        "print_view": print_view,
     }
     if context["print_view"]:
         return render(request, "appointments/calendar_day_print.html", context)
@@ -112,6 +120,12 @@ def calendar_week(request: HttpRequest) -> HttpResponse:
         return render(request, "appointments/calendar_week.html", {"form": form})
     day = day or timezone.localdate(timezone=location.zone)
     monday = day - datetime.timedelta(days=day.weekday())
+    log_access(
+        request,
+        Action.LIST,
+        object_type="calendar",
+        object_id=f"clinician {clinician.pk} {monday:%Y-%m-%d}",
+    )
     context = {
         "form": form,
         "grid": week_grid(clinician, location, monday),
@@ -167,13 +181,22 @@ def appointment_create(request: HttpRequest) -> HttpResponse:
             for message in error.messages:
                 form.add_error(None, message)
         else:
+            log_access(request, Action.CREATE, appointment)
             messages.success(
                 request,
                 f"Booked: {appointment.patient.full_name} with {appointment.clinician} on "
                 f"{appointment.local_start:%a %d %b %Y at %H:%M}.",
             )
             return redirect(appointment)
-    return render(request, "appointments/appointment_form.html", _booking_context(form))
+    context = _booking_context(form)
+    _log_selected_patient(request, context)
+    return render(request, "appointments/appointment_form.html", context)
+
+
+def _log_selected_patient(request: HttpRequest, context: dict) -> None:
+    """A booking form that names a chosen patient shows who they are."""
+    if context["selected_patient"] is not None:
+        log_access(request, Action.VIEW, context["selected_patient"])
 
 
 def _booking_context(form) -> dict:
@@ -197,7 +220,10 @@ def _booking_context(form) -> dict:
 def patient_picker(request: HttpRequest) -> HttpResponse:
     """htmx: patients matching what the front desk types in the booking form."""
     query = request.GET.get("patient_q", "")[:100].replace("\x00", "")
-    patients = Patient.objects.active().search(query)[:10] if len(query.strip()) >= 2 else []
+    patients = []
+    if len(query.strip()) >= 2:
+        patients = Patient.objects.active().search(query)[:10]
+        log_access(request, Action.SEARCH, object_type="patients.patient")
     return render(
         request, "appointments/_patient_picker.html", {"patients": patients, "query": query}
     )
@@ -206,6 +232,7 @@ def patient_picker(request: HttpRequest) -> HttpResponse:
 @permission_required(VIEW, raise_exception=True)
 def appointment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = _get_appointment(request, pk)
+    log_access(request, Action.VIEW, appointment)
     context = {
         "appointment": appointment,
         "history": appointment.status_changes.select_related("changed_by__staff_profile"),
@@ -228,6 +255,7 @@ def appointment_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required(CHANGE, raise_exception=True)
 def appointment_move(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = _get_appointment(request, pk)
+    log_access(request, Action.UPDATE if request.method == "POST" else Action.VIEW, appointment)
     initial = {
         "clinician": appointment.clinician,
         "date": appointment.local_start.date(),
@@ -257,6 +285,7 @@ def appointment_move(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required(CHANGE, raise_exception=True)
 def appointment_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = _get_appointment(request, pk)
+    log_access(request, Action.UPDATE, appointment)
     form = CancelForm(request.POST)
     if not form.is_valid():
         messages.error(request, "To cancel, say who cancelled and give a reason.")
@@ -289,6 +318,7 @@ def appointment_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required(CHANGE, raise_exception=True)
 def appointment_status(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = _get_appointment(request, pk)
+    log_access(request, Action.UPDATE, appointment)
     form = StatusForm(request.POST)
     if not form.is_valid():
         messages.error(request, "That status is not one an appointment can have.")
@@ -375,13 +405,14 @@ def series_create(request: HttpRequest) -> HttpResponse:
                 )
                 action = request.POST.get("action", "preview")
                 if action in ("book_all", "book_free"):
-                    _, booked = services.series_book(
+                    series, booked = services.series_book(
                         request=booking,
                         starts=starts,
                         every_weeks=data["every_weeks"],
                         by=request.user,
                         free_only=action == "book_free",
                     )
+                    log_access(request, Action.CREATE, series, patient_id=patient.pk)
                     messages.success(request, f"Booked {len(booked)} appointment(s) in the series.")
                     return redirect(booked[0])
                 preview = services.series_preview(request=booking, starts=starts)
@@ -390,6 +421,7 @@ def series_create(request: HttpRequest) -> HttpResponse:
             for message in error.messages:
                 form.add_error(None, message)
     context = _booking_context(form)
+    _log_selected_patient(request, context)
     context.update({"preview": preview, "series": True})
     if preview is not None:
         context["free_count"] = sum(1 for o in preview if o.free)
@@ -402,6 +434,7 @@ def waitlist(request: HttpRequest) -> HttpResponse:
     entries = WaitlistEntry.objects.filter(
         state__in=[WaitlistEntry.State.WAITING, WaitlistEntry.State.OFFERED]
     ).select_related("patient", "appointment_type", "location", "clinician__staff_profile")
+    log_access(request, Action.LIST, object_type="appointments.waitlistentry")
     return render(request, "appointments/waitlist.html", {"entries": entries})
 
 
@@ -412,9 +445,12 @@ def waitlist_create(request: HttpRequest) -> HttpResponse:
         entry = form.save(commit=False)
         entry.created_by = request.user
         entry.save()
+        log_access(request, Action.CREATE, entry)
         messages.success(request, f"{entry.patient.full_name} is on the waitlist.")
         return redirect("appointments:waitlist")
-    return render(request, "appointments/waitlist_form.html", _booking_context(form))
+    context = _booking_context(form)
+    _log_selected_patient(request, context)
+    return render(request, "appointments/waitlist_form.html", context)
 
 
 @require_POST
@@ -422,6 +458,7 @@ def waitlist_create(request: HttpRequest) -> HttpResponse:
 def waitlist_offer(request: HttpRequest, pk: int, entry_pk: int) -> HttpResponse:
     appointment = _get_appointment(request, pk)
     entry = get_object_or_404(WaitlistEntry.objects.select_related("patient"), pk=entry_pk)
+    log_access(request, Action.UPDATE, entry)
     if entry not in services.waitlist_matches(appointment):
         messages.error(request, "That waitlist entry does not match this slot.")
         return redirect(appointment)
@@ -438,6 +475,7 @@ def waitlist_offer(request: HttpRequest, pk: int, entry_pk: int) -> HttpResponse
 @permission_required("appointments.change_waitlistentry", raise_exception=True)
 def waitlist_withdraw(request: HttpRequest, entry_pk: int) -> HttpResponse:
     entry = get_object_or_404(WaitlistEntry, pk=entry_pk)
+    log_access(request, Action.UPDATE, entry)
     entry.state = WaitlistEntry.State.WITHDRAWN
     entry.save(update_fields=["state"])
     messages.success(request, f"{entry.patient.full_name} is off the waitlist.")

@@ -4,7 +4,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from django.contrib.auth.models import Group
 
-from .models import Location, Room, StaffProfile, User
+from .models import AccessEvent, Location, Room, StaffProfile, User
 from .roles import Role, user_set_roles
 
 # Roles are defined in clinic/roles.py and synced into groups; editing groups by hand
@@ -164,6 +164,36 @@ class StaffProfileAdmin(admin.ModelAdmin):
     search_fields = ["display_name", "registration_number", "user__username", "user__last_name"]
     autocomplete_fields = ["user"]
     filter_horizontal = ["locations"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(AccessEvent)
+class AccessEventAdmin(admin.ModelAdmin):
+    """The access log, read-only: entries are only ever written by the application."""
+
+    list_display = [
+        "at",
+        "username",
+        "roles",
+        "action",
+        "object_type",
+        "object_id",
+        "patient_id",
+        "outcome",
+        "ip_address",
+    ]
+    list_filter = ["action", "outcome", "at"]
+    search_fields = ["username"]
+    show_full_result_count = False
+    readonly_fields = [field.name for field in AccessEvent._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False

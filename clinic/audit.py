@@ -61,8 +61,16 @@ def log_access(
         ip_address=client_ip(request),
         user_agent=request.META.get("HTTP_USER_AGENT", "")[:MAX_USER_AGENT],
         request_id=request_id(request),
-        path=request.path[:300],
+        path=_loggable_path(request),
     )
+
+
+def _loggable_path(request: HttpRequest) -> str:
+    """The path without secret link tokens (manage links, calendar feeds): they are keys."""
+    match = getattr(request, "resolver_match", None)
+    token = match.kwargs.get("token") if match else None
+    path = request.path.replace(str(token), "[token]") if token else request.path
+    return path[:300]
 
 
 def _patient_id_of(obj: models.Model) -> int | None:

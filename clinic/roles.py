@@ -73,6 +73,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
         | _SCHEDULE_READ
         | {"appointments.view_waitlistentry", "appointments.view_outboxmessage"}
         | _maintain("clinic", "user", "staffprofile", "location", "room")
+        | {"clinic.view_accessevent"}
         | _maintain(
             "appointments",
             "appointmenttype",

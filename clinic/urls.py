@@ -4,7 +4,9 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
-from . import views
+from . import views, views_audit
+
+handler403 = "clinic.views.permission_denied"
 
 admin.site.site_header = f"{settings.PRACTICE_NAME} — practice maintenance"
 admin.site.site_title = settings.PRACTICE_NAME
@@ -48,6 +50,7 @@ auth_patterns = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("", include(views_audit.urlpatterns)),
     path("book/", include("appointments.online_urls")),
     path("accounts/", include(auth_patterns)),
     path("patients/", include("patients.urls")),

@@ -1,7 +1,8 @@
 from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import render
+from django.template import loader
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -9,6 +10,11 @@ from appointments.models import Appointment, OutboxMessage
 from patients.models import Patient
 from treatments.selectors import episodes_needing_attention
 from treatments.services import unsigned_notes_overdue
+
+from .audit import Action, Outcome, log_access
+
+#: URL namespaces whose pages show or change patient data; a refusal there is logged.
+PATIENT_DATA_NAMESPACES = frozenset({"patients", "appointments", "treatments"})
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -36,6 +42,8 @@ def home(request: HttpRequest) -> HttpResponse:
     if user.has_perm("treatments.view_episode"):
         context["episodes_needing_attention"] = episodes_needing_attention(user)
         context["unsigned_notes"] = unsigned_notes_overdue(user)
+    if len(context) > 1:  # some section lists patients, appointments or notes
+        log_access(request, Action.LIST, object_type="home")
     return render(request, "clinic/home.html", context)
 
 
@@ -51,3 +59,30 @@ def healthz(request: HttpRequest) -> HttpResponse:
     except DatabaseError:
         return HttpResponse("database unavailable", status=503, content_type="text/plain")
     return HttpResponse("ok", content_type="text/plain")
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """A friendly 403; a signed-in user refused a patient-data page is logged as denied."""
+    match = getattr(request, "resolver_match", None)
+    user = getattr(request, "user", None)
+    logged = bool(
+        match
+        and match.namespace in PATIENT_DATA_NAMESPACES
+        and user is not None
+        and user.is_authenticated
+    )
+    if logged:
+        kwargs = match.kwargs
+        patient_pk = kwargs.get("patient_pk")
+        if patient_pk is None and match.namespace == "patients":
+            patient_pk = kwargs.get("pk")
+        log_access(
+            request,
+            Action.VIEW if request.method in ("GET", "HEAD") else Action.UPDATE,
+            patient_id=patient_pk,
+            object_type=match.view_name,
+            object_id=kwargs.get("pk", ""),
+            outcome=Outcome.DENIED,
+        )
+    body = loader.render_to_string("403.html", {"logged": logged}, request)
+    return HttpResponseForbidden(body)

@@ -13,6 +13,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_http_methods
 
+from clinic.audit import Action, log_access
+
 from .merge import merge_candidates, patient_mark_reviewed, patient_merge
 from .models import Patient
 
@@ -55,6 +57,7 @@ def review_list(request: HttpRequest) -> HttpResponse:
         .prefetch_related("appointments")
     )
     rows = [{"patient": p, "candidates": merge_candidates(p)} for p in registrations[:100]]
+    log_access(request, Action.LIST, object_type="patients.patient")
     return render(request, "patients/review_list.html", {"rows": rows})
 
 
@@ -65,12 +68,16 @@ def merge(request: HttpRequest, pk: int) -> HttpResponse:
     candidates = merge_candidates(duplicate)
     form = MergeForm(request.POST or None, candidates=candidates)
     if request.method == "POST" and form.is_valid():
+        into = form.cleaned_data["into"]
+        if form.cleaned_data["action"] == "keep":
+            log_access(request, Action.UPDATE, duplicate)
+        else:
+            log_access(request, Action.MERGE, duplicate, patient_id=into.pk)
         try:
             if form.cleaned_data["action"] == "keep":
                 patient_mark_reviewed(patient=duplicate, by=request.user)
                 messages.success(request, f"{duplicate.full_name} is kept as a new patient.")
                 return redirect("patients:review_list")
-            into = form.cleaned_data["into"]
             patient_merge(duplicate=duplicate, into=into, by=request.user)
         except ValidationError as error:
             form.add_error(None, error)
@@ -80,6 +87,8 @@ def merge(request: HttpRequest, pk: int) -> HttpResponse:
                 f"The online registration is merged into {into.full_name}'s record and archived.",
             )
             return redirect(into)
+    else:
+        log_access(request, Action.VIEW, duplicate)
     return render(
         request,
         "patients/review_merge.html",

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from appointments.selectors import patient_appointment_summary
+from clinic.audit import AccessEvent, Action, log_access
 from treatments.selectors import patient_clinical_summary
 
 from . import services
@@ -35,6 +36,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
             "all": Patient.objects.all(),
         }[status].search(query)
     page = Paginator(patients.only(*LIST_FIELDS), PAGE_SIZE).get_page(page_number)
+    log_access(request, Action.SEARCH if query else Action.LIST, object_type="patients.patient")
     context = {"form": form, "page": page, "query": query, "status": status}
     template = "patients/_patient_results.html" if request.htmx else "patients/patient_list.html"
     return render(request, template, context)
@@ -60,6 +62,7 @@ def patient_create(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             form.add_error(None, error)
         else:
+            log_access(request, Action.CREATE, patient)
             messages.success(request, f"{patient.full_name} is registered.")
             return redirect(patient)
     return render(request, "patients/patient_form.html", {"form": form, "creating": True})
@@ -68,17 +71,21 @@ def patient_create(request: HttpRequest) -> HttpResponse:
 @permission_required("patients.view_patient", raise_exception=True)
 def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
     patient = _get_patient(request, pk)
+    log_access(request, Action.VIEW, patient)
     context = {"patient": patient}
     if request.user.has_perm("appointments.view_appointment"):
         context.update(patient_appointment_summary(patient))
     if request.user.has_perm("treatments.view_episode"):
         context.update(patient_clinical_summary(patient))
+    if request.user.has_perm("clinic.view_accessevent"):
+        context["access_events"] = AccessEvent.objects.filter(patient_id=patient.pk)[:20]
     return render(request, "patients/patient_detail.html", context)
 
 
 @permission_required("patients.change_patient", raise_exception=True)
 def patient_update(request: HttpRequest, pk: int) -> HttpResponse:
     patient = _get_patient(request, pk)
+    log_access(request, Action.UPDATE if request.method == "POST" else Action.VIEW, patient)
     if patient.is_archived:
         messages.error(request, "An archived patient cannot be edited; restore the record first.")
         return redirect(patient)
@@ -100,6 +107,7 @@ def patient_update(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("patients.archive_patient", raise_exception=True)
 def patient_archive(request: HttpRequest, pk: int) -> HttpResponse:
     patient = _get_patient(request, pk)
+    log_access(request, Action.ARCHIVE, patient)
     try:
         services.patient_archive(patient=patient, by=request.user)
     except ValidationError as error:
@@ -115,6 +123,7 @@ def patient_archive(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("patients.archive_patient", raise_exception=True)
 def patient_restore(request: HttpRequest, pk: int) -> HttpResponse:
     patient = _get_patient(request, pk)
+    log_access(request, Action.RESTORE, patient)
     try:
         services.patient_restore(patient=patient)
     except ValidationError as error:

@@ -8,6 +8,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
+from clinic.audit import Action, log_access
+
 from .. import charts, reference, services
 from ..access import clinical_read, clinical_write, get_episode, get_patient
 from ..forms.episodes import (
@@ -47,8 +49,10 @@ def episode_create(request: HttpRequest, patient_pk: int) -> HttpResponse:
         except ValidationError as error:
             _add_errors(form, error)
         else:
+            log_access(request, Action.CREATE, episode)
             messages.success(request, f"Episode “{episode.title}” is open.")
             return redirect(episode)
+    log_access(request, Action.VIEW, patient)
     context = {"patient": patient, "form": form, "icd10_suggestions": icd10_suggestions()}
     return render(request, "treatments/episode_form.html", context)
 
@@ -56,6 +60,7 @@ def episode_create(request: HttpRequest, patient_pk: int) -> HttpResponse:
 @clinical_write
 def episode_update(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse:
     episode = get_episode(request, patient_pk, pk)
+    log_access(request, Action.UPDATE if request.method == "POST" else Action.VIEW, episode)
     if not episode.is_open:
         messages.error(request, "A discharged episode cannot be edited.")
         return redirect(episode)
@@ -97,6 +102,7 @@ def _chart(episode: Episode, progress, interventions) -> str:
 @clinical_read
 def episode_detail(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse:
     episode = get_episode(request, patient_pk, pk)
+    log_access(request, Action.VIEW, episode)
     assessments = _episode_assessments(episode)
     progress = episode_progress(episode, assessments)
     interventions = list(episode.plan.interventions.order_by("started_on", "pk"))
@@ -128,6 +134,7 @@ def episode_detail(request: HttpRequest, patient_pk: int, pk: int) -> HttpRespon
 @clinical_read
 def episode_chart(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse:
     episode = get_episode(request, patient_pk, pk)
+    log_access(request, Action.VIEW, episode)
     progress = episode_progress(episode, _episode_assessments(episode))
     interventions = episode.plan.interventions.order_by("started_on", "pk")
     response = HttpResponse(
@@ -140,6 +147,7 @@ def episode_chart(request: HttpRequest, patient_pk: int, pk: int) -> HttpRespons
 @clinical_write
 def episode_discharge(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse:
     episode = get_episode(request, patient_pk, pk)
+    log_access(request, Action.UPDATE if request.method == "POST" else Action.VIEW, episode)
     if not episode.is_open:
         messages.info(request, "This episode is already discharged.")
         return redirect(episode)
@@ -199,10 +207,12 @@ def assessment_create(request: HttpRequest, patient_pk: int, episode_pk: int) ->
             assessment.pk = None
             _add_errors(form, error)
         else:
+            log_access(request, Action.CREATE, assessment)
             messages.success(request, f"{assessment} recorded.")
             if assessment.needs_referral_decision:
                 messages.warning(request, "A red flag is positive: record a referral decision now.")
             return redirect(episode)
+    log_access(request, Action.VIEW, episode)
     context = {
         "patient": episode.patient,
         "episode": episode,
@@ -264,6 +274,7 @@ def _get_assessment(episode: Episode, pk: int) -> Assessment:
 def assessment_detail(request: HttpRequest, patient_pk: int, episode_pk: int, pk: int):
     episode = get_episode(request, patient_pk, episode_pk)
     assessment = _get_assessment(episode, pk)
+    log_access(request, Action.VIEW, assessment)
     initial = {"decision": assessment.referral_decision, "reason": assessment.referral_reason}
     context = _assessment_context(episode, assessment, ReferralDecisionForm(initial=initial))
     return render(request, "treatments/assessment_detail.html", context)
@@ -274,6 +285,7 @@ def assessment_detail(request: HttpRequest, patient_pk: int, episode_pk: int, pk
 def referral_decision(request: HttpRequest, patient_pk: int, episode_pk: int, pk: int):
     episode = get_episode(request, patient_pk, episode_pk)
     assessment = _get_assessment(episode, pk)
+    log_access(request, Action.UPDATE, assessment)
     form = ReferralDecisionForm(request.POST)
     if form.is_valid():
         try:

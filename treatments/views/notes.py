@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from appointments.models import Appointment, Status
+from clinic.audit import Action, log_access
 from clinic.models import User
 from patients.models import Patient
 
@@ -81,6 +82,7 @@ def note_for_appointment(request: HttpRequest, appointment_pk: int) -> HttpRespo
     patient = appointment.patient
     episodes = patient.episodes.open().order_by("-created_at")
     if not episodes.exists():
+        log_access(request, Action.VIEW, appointment)
         return render(
             request,
             "treatments/note_form.html",
@@ -97,8 +99,10 @@ def note_for_appointment(request: HttpRequest, appointment_pk: int) -> HttpRespo
             for message in error.messages:
                 form.add_error(None, message)
         else:
+            log_access(request, Action.CREATE, note)
             messages.success(request, "The draft note is saved. Sign it when it is complete.")
             return redirect(note)
+    log_access(request, Action.VIEW, appointment)
     return render(
         request,
         "treatments/note_form.html",
@@ -115,6 +119,7 @@ def note_detail(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse:
     if request.method == "POST":
         if not request.user.has_perm(WRITE):
             raise PermissionDenied
+        log_access(request, Action.UPDATE, note)
         if blocked:
             messages.error(request, blocked)
             return redirect(note)
@@ -130,8 +135,10 @@ def note_detail(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse:
             else:
                 messages.success(request, "The draft note is saved.")
                 return redirect(note)
-    elif not blocked:
-        form = NoteForm(instance=note, episode=note.episode)
+    else:
+        log_access(request, Action.VIEW, note)
+        if not blocked:
+            form = NoteForm(instance=note, episode=note.episode)
     delivered = [intervention_label(i) for i in interventions_with_details(note.delivered.all())]
     context = {
         "patient": patient,
@@ -155,6 +162,7 @@ def note_detail(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse:
 def note_sign(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse:
     patient = get_patient(request, patient_pk)
     note = _get_note(request, patient, pk)
+    log_access(request, Action.SIGN, note)
     try:
         signed = services.note_sign(note=note, by=request.user)
     except ValidationError as error:
@@ -171,6 +179,7 @@ def note_sign(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse:
 def addendum_create(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse:
     patient = get_patient(request, patient_pk)
     note = _get_note(request, patient, pk)
+    log_access(request, Action.UPDATE, note)
     form = AddendumForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Write the addendum's text (at most 5,000 characters).")
@@ -186,6 +195,7 @@ def addendum_create(request: HttpRequest, patient_pk: int, pk: int) -> HttpRespo
 
 @clinical_read
 def notes_unsigned(request: HttpRequest) -> HttpResponse:
+    log_access(request, Action.LIST, object_type="treatments.visitnote")
     return render(
         request,
         "treatments/note_unsigned_list.html",

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST
 
+from clinic.audit import Action, log_access
 from patients.models import Patient
 
 from .. import reference, services
@@ -164,9 +165,12 @@ def plan(request: HttpRequest, patient_pk: int, episode_pk: int) -> HttpResponse
     if request.method == "POST":
         if not request.user.has_perm(WRITE):
             raise PermissionDenied
+        log_access(request, Action.UPDATE, episode.plan, patient_id=episode.patient_id)
         plan_form, goal_form = _plan_post(request, episode)
         if plan_form is None and goal_form is None:
             return redirect(_plan_url(episode))
+    else:
+        log_access(request, Action.VIEW, episode.plan, patient_id=episode.patient_id)
     active, stopped = _intervention_rows(episode)
     context = {
         "episode": episode,
@@ -234,8 +238,10 @@ def intervention_create(
         except ValidationError as error:
             _show_errors(form, error)
         else:
+            log_access(request, Action.CREATE, intervention, patient_id=episode.patient_id)
             messages.success(request, _added_message(intervention))
             return redirect(_plan_url(episode))
+    log_access(request, Action.VIEW, episode.plan, patient_id=episode.patient_id)
     return render(
         request,
         "treatments/intervention_form.html",
@@ -258,6 +264,7 @@ def intervention_stop(
 ) -> HttpResponse:
     episode = get_episode(request, patient_pk, episode_pk)
     intervention = get_object_or_404(episode.plan.interventions, pk=pk)
+    log_access(request, Action.UPDATE, intervention, patient_id=episode.patient_id)
     try:
         services.intervention_stop(intervention=intervention, by=request.user)
     except ValidationError as error:
@@ -292,12 +299,14 @@ def consent_create(request: HttpRequest, patient_pk: int) -> HttpResponse:
         except ValidationError as error:
             _show_errors(form, error)
         else:
+            log_access(request, Action.CREATE, consent)
             messages.success(
                 request,
                 f"Recorded {patient.full_name}'s written consent to dry needling "
                 f"of {consent.consented_on:%d %b %Y}.",
             )
             return redirect(next_url or patient.get_absolute_url())
+    log_access(request, Action.VIEW, patient)
     context = {
         "patient": patient,
         "form": form,
@@ -323,6 +332,7 @@ def _email_refusal(patient: Patient) -> str:
 def handout(request: HttpRequest, patient_pk: int, episode_pk: int) -> HttpResponse:
     episode = get_episode(request, patient_pk, episode_pk)
     programme = handout_build(episode)
+    log_access(request, Action.PRINT, episode.plan, patient_id=episode.patient_id)
     context = {
         "episode": episode,
         "patient": episode.patient,
@@ -338,6 +348,7 @@ def handout(request: HttpRequest, patient_pk: int, episode_pk: int) -> HttpRespo
 def handout_download(request: HttpRequest, patient_pk: int, episode_pk: int) -> HttpResponse:
     episode = get_episode(request, patient_pk, episode_pk)
     programme = handout_build(episode)
+    log_access(request, Action.EXPORT, episode.plan, patient_id=episode.patient_id)
     response = HttpResponse(handout_pdf(programme), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{programme.filename}"'
     response["Cache-Control"] = "no-store"
@@ -369,6 +380,7 @@ def _handout_message(programme: Handout, patient: Patient) -> EmailMultiAlternat
 def handout_email(request: HttpRequest, patient_pk: int, episode_pk: int) -> HttpResponse:
     episode = get_episode(request, patient_pk, episode_pk)
     patient = episode.patient
+    log_access(request, Action.EXPORT, episode.plan, patient_id=patient.pk)
     handout_url = reverse("treatments:handout", args=[patient.pk, episode.pk])
     refusal = _email_refusal(patient)
     if refusal:
