@@ -8,6 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from clinic.models import Location, Room, SingletonModel, hex_colour
 from patients.models import Patient
@@ -383,6 +384,7 @@ class Appointment(models.Model):
     late_cancellation = models.BooleanField(default=False)
 
     objects = AppointmentQuerySet.as_manager()
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["starts_at"]

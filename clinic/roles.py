@@ -47,6 +47,12 @@ _CLINICAL = _maintain(
     "dryneedlingconsent",
 )
 
+#: Record history. A patient's details: physiotherapists and managers. An episode's
+#: history: its treating physiotherapist in full (through the clinical permissions);
+#: managers see who changed which fields and when, never the values.
+_PATIENT_HISTORY = {"patients.view_historicalpatient"}
+_CLINICAL_CHANGE_LOG = {"treatments.view_historicalepisode"}
+
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.PHYSIOTHERAPIST: frozenset(
         _CLINICAL
@@ -56,6 +62,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
         | _SCHEDULE_READ
         | _SCHEDULE_WRITE
         | {"appointments.view_waitlistentry"}
+        | _PATIENT_HISTORY
     ),
     Role.FRONT_DESK: frozenset(
         _PATIENT_READ
@@ -83,6 +90,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
             "practicesettings",
         )
         | _maintain("treatments", "exercise", "clinicalsettings")
+        | _PATIENT_HISTORY
+        | _CLINICAL_CHANGE_LOG
     ),
 }
 

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 
 def fold(text: str) -> str:
@@ -149,6 +150,7 @@ class Patient(models.Model):
     )
 
     objects = PatientQuerySet.as_manager()
+    history = HistoricalRecords(excluded_fields=["search_name"])
 
     ALERT_FIELDS = (
         "allergy_tape_adhesive",

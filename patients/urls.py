@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import export_views, fhir_views, import_views, review_views, views
+from . import export_views, fhir_views, history_views, import_views, review_views, views
 
 app_name = "patients"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:pk>/archive/", views.patient_archive, name="archive"),
     path("<int:pk>/restore/", views.patient_restore, name="restore"),
     *review_views.urlpatterns,
+    *history_views.urlpatterns,
     *import_views.urlpatterns,
     *fhir_views.urlpatterns,
     *export_views.urlpatterns,

@@ -14,6 +14,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from appointments.models import Appointment
 from clinic.models import SingletonModel
@@ -115,6 +116,7 @@ class Episode(models.Model):
     )
 
     objects = EpisodeQuerySet.as_manager()
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["-created_at"]
@@ -187,6 +189,7 @@ class Assessment(models.Model):
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["assessed_on", "pk"]
@@ -265,6 +268,7 @@ class ObjectiveFinding(models.Model):
     left_text = models.CharField(max_length=120, blank=True)
     right_text = models.CharField(max_length=120, blank=True)
     note = models.CharField(max_length=300, blank=True)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["pk"]
@@ -302,6 +306,7 @@ class OutcomeMeasure(models.Model):
     measure = models.CharField(max_length=10, choices=Measure.choices)
     answers = models.JSONField()
     total = models.SmallIntegerField()
+    history = HistoricalRecords()
 
     class Meta:
         constraints = [
@@ -346,6 +351,7 @@ class TreatmentPlan(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
 
     def __str__(self) -> str:
         return f"Plan for {self.episode}"
@@ -356,6 +362,7 @@ class Goal(models.Model):
     description = models.CharField(max_length=300, help_text="Measurable, e.g. run 5 km pain-free")
     target_date = models.DateField(null=True, blank=True)
     achieved_on = models.DateField(null=True, blank=True)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["target_date", "pk"]
@@ -387,6 +394,7 @@ class Intervention(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords(inherit=True)
 
     KIND: str = ""
 
@@ -514,6 +522,7 @@ class DryNeedlingConsent(models.Model):
     )
     withdrawn_on = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["-consented_on"]
@@ -626,6 +635,7 @@ class VisitNote(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     content_hash = models.CharField(max_length=64, blank=True)
+    history = HistoricalRecords(m2m_fields=["delivered"])
 
     class Meta:
         ordering = ["-appointment__starts_at"]
@@ -674,6 +684,7 @@ class Addendum(models.Model):
     text = models.TextField(max_length=5000)
     signed_at = models.DateTimeField(default=timezone.now)
     content_hash = models.CharField(max_length=64)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["signed_at", "pk"]

@@ -70,9 +70,8 @@ def episode_discharge(
     locked.discharge_notes = notes
     locked.full_clean()
     locked.save()
-    locked.plan.interventions.filter(stopped_on__isnull=True).update(
-        stopped_on=locked.discharged_on
-    )
+    for intervention in locked.plan.interventions.filter(stopped_on__isnull=True):
+        _intervention_set_stopped(intervention, locked.discharged_on)
     return locked
 
 
@@ -339,9 +338,15 @@ def intervention_stop(
         raise ValidationError("This intervention has already stopped.")
     if on < intervention.started_on:
         raise ValidationError("It cannot stop before it started.")
-    intervention.stopped_on = on
-    intervention.save(update_fields=["stopped_on"])
+    _intervention_set_stopped(intervention, on)
     return intervention
+
+
+def _intervention_set_stopped(intervention: Intervention, on: datetime.date) -> None:
+    # Saved through the kind's own row so its history holds every version in one series.
+    detail = intervention.detail() if type(intervention) is Intervention else intervention
+    detail.stopped_on = intervention.stopped_on = on
+    detail.save(update_fields=["stopped_on"])
 
 
 # --- Visit notes ---------------------------------------------------------------------------

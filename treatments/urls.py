@@ -1,5 +1,5 @@
-from .views import episodes, notes, plans
+from .views import episodes, history, notes, plans
 
 app_name = "treatments"
 
-urlpatterns = [*episodes.urlpatterns, *plans.urlpatterns, *notes.urlpatterns]
+urlpatterns = [*episodes.urlpatterns, *plans.urlpatterns, *notes.urlpatterns, *history.urlpatterns]
