@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from patients.models import Patient
+
 from .models import (
     Appointment,
     AppointmentStatusChange,
@@ -16,6 +18,18 @@ from .models import (
 class NoDeleteMixin:
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class PatientSearchMixin:
+    """Search by patient through the registry's own search (trigram-indexed on PostgreSQL)."""
+
+    search_fields = ["patient__search_name"]
+    search_help_text = "A patient's name, date of birth, phone number or e-mail address."
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        return queryset.filter(patient__in=Patient.objects.search(search_term)), False
 
 
 @admin.register(PracticeSettings)
@@ -104,7 +118,7 @@ class StatusChangeInline(admin.TabularInline):
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(NoDeleteMixin, admin.ModelAdmin):
+class AppointmentAdmin(PatientSearchMixin, NoDeleteMixin, admin.ModelAdmin):
     """Read-only: appointments are booked, moved and cancelled through the calendar so the
     clash rules, history and patient e-mails always apply."""
 
@@ -119,7 +133,6 @@ class AppointmentAdmin(NoDeleteMixin, admin.ModelAdmin):
     ]
     list_filter = ["status", "source", "location"]
     list_select_related = ["patient", "clinician__staff_profile", "location", "appointment_type"]
-    search_fields = ["patient__search_name"]
     show_full_result_count = False
     date_hierarchy = "starts_at"
     inlines = [StatusChangeInline]
@@ -132,11 +145,11 @@ class AppointmentAdmin(NoDeleteMixin, admin.ModelAdmin):
 
 
 @admin.register(WaitlistEntry)
-class WaitlistEntryAdmin(NoDeleteMixin, admin.ModelAdmin):
+class WaitlistEntryAdmin(PatientSearchMixin, NoDeleteMixin, admin.ModelAdmin):
     list_display = ["patient", "appointment_type", "location", "clinician", "state", "created_at"]
     list_filter = ["state", "location"]
     list_select_related = ["patient", "appointment_type", "location", "clinician__staff_profile"]
-    search_fields = ["patient__search_name"]
+    show_full_result_count = False
     autocomplete_fields = ["patient", "clinician"]
 
 
