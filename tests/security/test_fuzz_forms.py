@@ -6,6 +6,7 @@ impossible dates and script probes: a form never raises, a view never answers 50
 probe comes back escaped.
 """
 
+import datetime
 import importlib
 import importlib.util
 import inspect
@@ -235,13 +236,17 @@ def _online(world: dict) -> list:
 
 
 def _manage_token(world: dict) -> list:
-    appointment = AppointmentFactory(
-        patient=world["patient"],
-        clinician=world["physio"],
-        location=world["location"],
-        source=Source.ONLINE,
-    )
-    return [manage_token(appointment)]
+    """A signed link to an online booking (made once, however many examples run)."""
+    if "token" not in world:
+        appointment = AppointmentFactory(
+            patient=world["patient"],
+            clinician=world["physio"],
+            location=world["location"],
+            source=Source.ONLINE,
+            starts_at=world["appointment"].starts_at + datetime.timedelta(days=1),
+        )
+        world["token"] = manage_token(appointment)
+    return [world["token"]]
 
 
 #: (URL name, role, URL arguments, GET parameters the view reads)
