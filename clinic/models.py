@@ -70,6 +70,22 @@ class User(AbstractUser):
     def is_practice_manager(self) -> bool:
         return self.has_role(Role.PRACTICE_MANAGER)
 
+    @property
+    def must_use_two_factor(self) -> bool:
+        """Everyone who can maintain the practice signs in with a second factor."""
+        return self.is_superuser or self.is_staff or self.is_practice_manager
+
+
+class UserSession(models.Model):
+    """A session someone signed in with, so that deactivating them can end every one."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.created:%Y-%m-%d %H:%M}"
+
 
 class Location(models.Model):
     name = models.CharField(max_length=120, unique=True)

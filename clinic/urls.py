@@ -4,6 +4,8 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
+from clinic.two_factor import two_factor_not_required
+
 from . import views, views_audit
 
 handler403 = "clinic.views.permission_denied"
@@ -14,7 +16,8 @@ admin.site.index_title = "Practice maintenance"
 
 auth_patterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", two_factor_not_required(auth_views.LogoutView.as_view()), name="logout"),
+    path("two-factor/", include("clinic.two_factor")),
     path("password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path(
         "password/change/done/",

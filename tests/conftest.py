@@ -6,6 +6,7 @@ from django.test import Client
 from clinic.roles import Role
 
 from .factories import PatientFactory, UserFactory
+from .security.otp import session_verify
 
 PASSWORD = "correct horse battery staple"
 
@@ -35,6 +36,21 @@ def manager(db):
 def outsider(db):
     """Signed in, but holds no role: must see nothing."""
     return UserFactory(username="outsider", first_name="Otto", last_name="Side")
+
+
+@pytest.fixture(autouse=True)
+def _force_login_includes_the_second_factor(monkeypatch) -> None:
+    """``force_login`` stands for a complete sign-in: for practice managers and superusers
+    that includes the authenticator code. ``tests.security.otp.sign_in_with_password_only``
+    gives a session that has not given it yet."""
+    password_only = Client.force_login
+
+    def force_login(client: Client, user, backend=None) -> None:
+        password_only(client, user, backend)
+        if user.must_use_two_factor:
+            session_verify(client, user)
+
+    monkeypatch.setattr(Client, "force_login", force_login)
 
 
 def _client_for(user) -> Client:

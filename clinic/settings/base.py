@@ -1,5 +1,6 @@
 """Settings shared by every environment; each value can come from the environment."""
 
+import datetime
 from pathlib import Path
 
 import environ
@@ -26,6 +27,10 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_htmx",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "csp",
     "simple_history",
     "clinic",
@@ -44,11 +49,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "clinic.sessions.SessionPolicyMiddleware",
+    "clinic.two_factor.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "clinic.urls"
@@ -101,6 +110,26 @@ def database_from_env(default: dict | None) -> dict:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "clinic.User"
 
+# Axes refuses sign-in attempts while a username is locked out from an address; the model
+# backend then signs people in.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "clinic.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "clinic.audit.client_ip"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
@@ -149,7 +178,15 @@ PHONE_REGION = env.str("PHONE_REGION", default="GB")
 ADMIN_URL = env.str("ADMIN_URL", default="admin/")
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 60 * 60)
+# Signed out after this many seconds without activity, and this long after signing in
+# (clinic/sessions.py).
+SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=15 * 60)
+SESSION_ABSOLUTE_TIMEOUT = env.int(
+    "SESSION_ABSOLUTE_TIMEOUT", default=env.int("SESSION_COOKIE_AGE", default=12 * 60 * 60)
+)
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT
+# Authenticator apps show this name beside the six-digit code.
+OTP_TOTP_ISSUER = PRACTICE_NAME
 CSRF_COOKIE_HTTPONLY = False
 
 # Browser security in every environment: no inline script or style anywhere (static files

@@ -63,7 +63,9 @@ def test_manager_adds_a_physio_with_a_profile_through_the_admin(manager_client) 
     assert not user.is_staff
     assert user.check_password(NEW_PASSWORD)
     assert user.staff_profile.registration_number == "PH999999"
-    assert Client().login(username="jo.new", password=NEW_PASSWORD)
+    signed_in = Client()
+    signed_in.post(reverse("login"), {"username": "jo.new", "password": NEW_PASSWORD})
+    assert signed_in.get(reverse("home")).status_code == 200
 
 
 def test_manager_adding_a_manager_makes_them_staff(manager_client) -> None:

@@ -1,0 +1,118 @@
+"""Session policy: an idle timeout, an absolute limit, and no session outliving its user.
+
+Sign-in time and last activity are kept in the session itself. Every session key a user
+signs in with is recorded (``UserSession``) so that deactivating them ends all of them,
+whichever session engine stores them.
+"""
+
+import datetime
+import time
+from collections.abc import Callable
+from importlib import import_module
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import resolve_url
+from django.utils import timezone
+from django_htmx.http import HttpResponseClientRedirect
+
+from .models import User, UserSession
+
+SIGNED_IN_AT = "_signed_in_at"
+LAST_ACTIVITY = "_last_activity"
+# Last activity is written at most this often, not on every request.
+ACTIVITY_RESOLUTION = 60
+
+
+def session_record(user: User, session_key: str) -> None:
+    UserSession.objects.update_or_create(session_key=session_key, defaults={"user": user})
+
+
+def user_sessions_end(user: User) -> int:
+    """End every session ``user`` signed in with; returns how many were recorded."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    recorded = UserSession.objects.filter(user=user)
+    keys = list(recorded.values_list("session_key", flat=True))
+    for key in keys:
+        store(session_key=key).delete()
+    recorded.delete()
+    return len(keys)
+
+
+def session_started(sender, request: HttpRequest, user: User, **kwargs) -> None:
+    """``user_logged_in``: start both clocks and record the (new) session key."""
+    now = int(time.time())
+    request.session[SIGNED_IN_AT] = now
+    request.session[LAST_ACTIVITY] = now
+    if request.session.session_key is None:
+        request.session.save()
+    session_record(user, request.session.session_key)
+    oldest_alive = timezone.now() - datetime.timedelta(seconds=settings.SESSION_ABSOLUTE_TIMEOUT)
+    UserSession.objects.filter(user=user, created__lt=oldest_alive).delete()
+
+
+def session_ended(sender, request: HttpRequest, user: User | None, **kwargs) -> None:
+    """``user_logged_out``: the session is flushed, so its record goes too."""
+    if request.session.session_key:
+        UserSession.objects.filter(session_key=request.session.session_key).delete()
+
+
+def sessions_end_on_deactivation(
+    sender, instance: User, created: bool, update_fields=None, **kwargs
+) -> None:
+    """``post_save`` of a user: deactivated (in the admin site or anywhere) means signed out."""
+    if created or instance.is_active:
+        return
+    if update_fields is not None and "is_active" not in update_fields:
+        return
+    user_sessions_end(instance)
+
+
+def _expiry_message(request: HttpRequest) -> str | None:
+    now = int(time.time())
+    session = request.session
+    idle = settings.SESSION_IDLE_TIMEOUT
+    absolute = settings.SESSION_ABSOLUTE_TIMEOUT
+    signed_in_at = session.setdefault(SIGNED_IN_AT, now)
+    last_activity = session.get(LAST_ACTIVITY, now)
+    if now - last_activity >= idle:
+        return f"You were signed out after {idle // 60} minutes without activity."
+    if now - signed_in_at >= absolute:
+        hours = absolute / 3600
+        length = f"{hours:g} hours" if hours >= 1 else f"{absolute // 60} minutes"
+        return f"You were signed out: a sign-in lasts at most {length}. Please sign in again."
+    if now - last_activity >= ACTIVITY_RESOLUTION or LAST_ACTIVITY not in session:
+        session[LAST_ACTIVITY] = now
+    return None
+
+
+class SessionPolicyMiddleware:
+    """Signs out after ``SESSION_IDLE_TIMEOUT`` idle seconds or ``SESSION_ABSOLUTE_TIMEOUT``
+    seconds after sign-in. Public pages (``login_not_required``) are left alone."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        key_before = request.session.session_key
+        response = self.get_response(request)
+        # A key cycled while signed in (password change, second factor) is recorded too.
+        key_after = request.session.session_key
+        if key_after and key_after != key_before and request.user.is_authenticated:
+            session_record(request.user, key_after)
+        return response
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
+        if not getattr(view_func, "login_required", True) or not request.user.is_authenticated:
+            return None
+        message = _expiry_message(request)
+        if message is None:
+            return None
+        logout(request)
+        messages.info(request, message)
+        if getattr(request, "htmx", False):
+            return HttpResponseClientRedirect(resolve_url(settings.LOGIN_URL))
+        return redirect_to_login(request.get_full_path())
