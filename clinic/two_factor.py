@@ -20,7 +20,7 @@ from django.shortcuts import redirect, render, resolve_url
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_otp import DEVICE_ID_SESSION_KEY, verify_token
 from django_otp import login as otp_login
@@ -224,6 +224,7 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_GET
 def two_factor(request: HttpRequest) -> HttpResponse:
     user = request.user
     device = recovery_device(user)
@@ -264,6 +265,8 @@ def two_factor_disable(request: HttpRequest) -> HttpResponse:
     user = request.user
     if user.must_use_two_factor:
         messages.error(request, "Practice managers and superusers must keep two-factor sign-in.")
+        return redirect("two_factor")
+    if not two_factor_on(user):
         return redirect("two_factor")
     if denied := _verified_only(request):
         return denied
