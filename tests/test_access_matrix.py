@@ -89,6 +89,20 @@ FRONT_DESK_ACTIONS = {
 
 CLINICAL = {"anonymous": LOGIN, "outsider": 403, "front_desk": 403, "physio": 200, "manager": 403}
 CLINICAL_ACTION = {**CLINICAL, "physio": 302}
+MANAGER_ONLY = {
+    "anonymous": LOGIN,
+    "outsider": 403,
+    "front_desk": 403,
+    "physio": 403,
+    "manager": 200,
+}
+HISTORY_READERS = {
+    "anonymous": LOGIN,
+    "outsider": 403,
+    "front_desk": 403,
+    "physio": 200,
+    "manager": 200,
+}
 REVIEWERS = {"anonymous": LOGIN, "outsider": 403, "front_desk": 200, "physio": 403, "manager": 200}
 
 ACCESS: dict[str, Rule] = {
@@ -262,6 +276,48 @@ ACCESS: dict[str, Rule] = {
     "patients:merge": Rule(
         lambda o: reverse("patients:merge", args=[o["online_patient"].pk]), REVIEWERS
     ),
+    # Protecting patient data: the access log, two-factor sign-in, record history, exports.
+    "access_log": Rule(lambda o: reverse("access_log"), MANAGER_ONLY),
+    "access_log_csv": Rule(lambda o: reverse("access_log_csv"), MANAGER_ONLY),
+    "two_factor": Rule(lambda o: reverse("two_factor"), everyone_signed_in()),
+    "two_factor_setup": Rule(
+        lambda o: reverse("two_factor_setup"), {**everyone_signed_in(), "manager": 302}
+    ),
+    "two_factor_verify": Rule(lambda o: reverse("two_factor_verify"), everyone_signed_in(302)),
+    "two_factor_recovery_codes": Rule(
+        lambda o: reverse("two_factor_recovery_codes"), everyone_signed_in(302)
+    ),
+    "two_factor_disable": Rule(
+        lambda o: reverse("two_factor_disable"), everyone_signed_in(302), method="post"
+    ),
+    "patients:history": Rule(
+        lambda o: reverse("patients:history", args=[o["patient"].pk]), HISTORY_READERS
+    ),
+    "treatments:episode_history": Rule(
+        lambda o: _episode_url("episode_history", o), {**CLINICAL, "manager": 200}
+    ),
+    "patients:export_json": Rule(
+        lambda o: reverse("patients:export_json", args=[o["patient"].pk]), MANAGER_ONLY
+    ),
+    "patients:export_html": Rule(
+        lambda o: reverse("patients:export_html", args=[o["patient"].pk]), MANAGER_ONLY
+    ),
+    "patients:fhir_export": Rule(
+        lambda o: reverse("patients:fhir_export", args=[o["patient"].pk]),
+        {**CLINICAL, "manager": 200},
+    ),
+    # Interoperability and reporting: managers only.
+    "patients:import": Rule(lambda o: reverse("patients:import"), MANAGER_ONLY),
+    "patients:import_preview": Rule(
+        lambda o: reverse("patients:import_preview"), {**MANAGER_ONLY, "manager": 302}
+    ),
+    "patients:import_commit": Rule(
+        lambda o: reverse("patients:import_commit"), {**MANAGER_ONLY, "manager": 302}, method="post"
+    ),
+    "patients:export_csv": Rule(lambda o: reverse("patients:export_csv"), MANAGER_ONLY),
+    "appointments:export_csv": Rule(lambda o: reverse("appointments:export_csv"), MANAGER_ONLY),
+    "reports:index": Rule(lambda o: reverse("reports:index"), MANAGER_ONLY),
+    "reports:csv": Rule(lambda o: reverse("reports:csv", args=["utilisation"]), MANAGER_ONLY),
 }
 
 

@@ -43,6 +43,18 @@ def intervention_label(intervention: Intervention) -> str:
 class InterventionsField(forms.ModelMultipleChoiceField):
     widget = forms.CheckboxSelectMultiple
 
+    def _check_values(self, value):
+        # An id the database cannot even hold (SQLite stops at 2**63 - 1) is simply invalid.
+        for pk in value:
+            text = str(pk)
+            if not text.isascii() or not text.isdigit() or int(text) > 2**63 - 1:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": text[:20]},
+                )
+        return super()._check_values(value)
+
     def label_from_instance(self, obj: Intervention) -> str:
         return intervention_label(obj)
 
