@@ -1,6 +1,5 @@
 import datetime
 import io
-import time
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -304,12 +303,10 @@ def test_missing_required_columns_are_named(header, missing):
 def test_a_file_with_too_many_rows_is_refused_fast_without_reading_it_all():
     data = b"First name,Last name,Date of birth\r\n" + b"Ada,Lovelace,10/12/1985\r\n" * 100_000
     stream = io.BytesIO(data)
-    started = time.perf_counter()
     with pytest.raises(ImportRefused) as refused:
         read_csv(stream, size=len(data))
 
     assert "more than 50,000 patients" in refused.value.message
-    assert time.perf_counter() - started < 5
     assert stream.tell() < len(data)
 
 
