@@ -8,6 +8,7 @@ from appointments.models import Appointment, Status
 from clinic.models import User
 from patients.models import Patient
 from tests.appointments.factories import AppointmentFactory
+from tests.treatments.plan_factories import episode_for  # noqa: F401 - re-exported for note tests
 from treatments import services
 from treatments.models import (
     Assessment,
@@ -18,12 +19,6 @@ from treatments.models import (
     Intervention,
     VisitNote,
 )
-
-
-def episode_for(patient: Patient, clinician: User, title: str = "Right anterior knee pain"):
-    return services.episode_open(
-        episode=Episode(patient=patient, clinician=clinician, title=title), by=clinician
-    )
 
 
 def visit_for(
