@@ -173,6 +173,12 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 RATELIMIT_USE_CACHE = "default"
 
+# Behind a reverse proxy: the request header (as Django names it, e.g. HTTP_X_REAL_IP) that
+# carries the client's address. The access log, lockouts and booking rate limits read it.
+TRUSTED_PROXY_HEADER = env.str("TRUSTED_PROXY_HEADER", default="")
+if TRUSTED_PROXY_HEADER:
+    RATELIMIT_IP_META_KEY = TRUSTED_PROXY_HEADER
+
 PRACTICE_NAME = env.str("PRACTICE_NAME", default="Kneecap Physiotherapy")
 PHONE_REGION = env.str("PHONE_REGION", default="GB")
 ADMIN_URL = env.str("ADMIN_URL", default="admin/")
