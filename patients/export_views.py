@@ -8,12 +8,13 @@ import json
 
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
 
 from clinic.audit import Action, log_access
 
+from .access import get_patient
 from .export import patient_record
 from .models import Patient
 
@@ -21,7 +22,7 @@ PERMISSION = "patients.export_patient"
 
 
 def _export(request: HttpRequest, pk: int) -> tuple[Patient, dict]:
-    patient = get_object_or_404(Patient, pk=pk)
+    patient = get_patient(request, pk)
     log_access(request, Action.EXPORT, patient)
     return patient, patient_record(patient)
 

@@ -10,7 +10,6 @@ from functools import wraps
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
 from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -18,7 +17,7 @@ from django.views.decorators.http import require_GET
 from clinic.audit import Action, log_access
 from clinic.fhir import patient_bundle
 
-from .models import Patient
+from .access import get_patient
 
 FHIR_JSON = "application/fhir+json"
 
@@ -44,7 +43,7 @@ def fhir_export_required(view: Callable[..., HttpResponse]) -> Callable[..., Htt
 @require_GET
 @fhir_export_required
 def fhir_export(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = get_object_or_404(Patient, pk=pk)
+    patient = get_patient(request, pk)
     bundle = patient_bundle(patient)
     log_access(request, Action.EXPORT, patient)
     response = HttpResponse(

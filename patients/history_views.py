@@ -3,7 +3,7 @@
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -12,6 +12,7 @@ from appointments.models import Appointment
 from clinic.audit import Action, log_access
 from clinic.history import history_entries, newest_first
 
+from .access import get_patient
 from .models import Patient
 
 PAGE_SIZE = 50
@@ -33,7 +34,7 @@ def _episodes_with_history(request: HttpRequest, patient: Patient) -> list:
 
 @permission_required("patients.view_historicalpatient", raise_exception=True)
 def patient_history(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = get_object_or_404(Patient, pk=pk)
+    patient = get_patient(request, pk)
     log_access(request, Action.VIEW, patient)
     details = history_entries(Patient.history.filter(id=patient.pk), label=lambda r: "Details")
     appointments = []

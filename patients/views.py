@@ -3,7 +3,7 @@ from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from appointments.selectors import patient_appointment_summary
@@ -11,14 +11,11 @@ from clinic.audit import AccessEvent, Action, log_access
 from treatments.selectors import patient_clinical_summary
 
 from . import services
+from .access import get_patient
 from .forms import PatientForm, PatientSearchForm
 from .models import Patient
 
 PAGE_SIZE = 25
-
-
-def _get_patient(request: HttpRequest, pk: int) -> Patient:
-    return get_object_or_404(Patient, pk=pk)
 
 
 @permission_required("patients.view_patient", raise_exception=True)
@@ -70,7 +67,7 @@ def patient_create(request: HttpRequest) -> HttpResponse:
 
 @permission_required("patients.view_patient", raise_exception=True)
 def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = _get_patient(request, pk)
+    patient = get_patient(request, pk)
     log_access(request, Action.VIEW, patient)
     context = {"patient": patient}
     if request.user.has_perm("appointments.view_appointment"):
@@ -84,7 +81,7 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @permission_required("patients.change_patient", raise_exception=True)
 def patient_update(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = _get_patient(request, pk)
+    patient = get_patient(request, pk)
     log_access(request, Action.UPDATE if request.method == "POST" else Action.VIEW, patient)
     if patient.is_archived:
         messages.error(request, "An archived patient cannot be edited; restore the record first.")
@@ -106,7 +103,7 @@ def patient_update(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @permission_required("patients.archive_patient", raise_exception=True)
 def patient_archive(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = _get_patient(request, pk)
+    patient = get_patient(request, pk)
     log_access(request, Action.ARCHIVE, patient)
     try:
         services.patient_archive(patient=patient, by=request.user)
@@ -122,7 +119,7 @@ def patient_archive(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @permission_required("patients.archive_patient", raise_exception=True)
 def patient_restore(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = _get_patient(request, pk)
+    patient = get_patient(request, pk)
     log_access(request, Action.RESTORE, patient)
     try:
         services.patient_restore(patient=patient)

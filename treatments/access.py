@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 
+from patients import access as patients_access
 from patients.models import Patient
 
 from .models import Episode
@@ -18,7 +19,7 @@ clinical_write = permission_required("treatments.change_episode", raise_exceptio
 
 
 def get_patient(request: HttpRequest, patient_pk: int) -> Patient:
-    return get_object_or_404(Patient, pk=patient_pk)
+    return patients_access.get_patient(request, patient_pk)
 
 
 def get_episode(request: HttpRequest, patient_pk: int, episode_pk: int) -> Episode:

@@ -8,13 +8,13 @@ value, since they see no clinical content. Anyone else gets 403.
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import path
 
 from clinic.audit import Action, log_access
 from clinic.history import HistoryEntry, history_entries, newest_first
-from patients.models import Patient
 
+from ..access import get_episode
 from ..models import (
     DETAIL_MODELS,
     Addendum,
@@ -119,8 +119,8 @@ def episode_history(request: HttpRequest, patient_pk: int, pk: int) -> HttpRespo
     user = request.user
     if not (user.has_perm("treatments.view_episode") or _may_see_change_log(user)):
         raise PermissionDenied
-    patient = get_object_or_404(Patient, pk=patient_pk)
-    episode = get_object_or_404(patient.episodes.select_related("clinician__staff_profile"), pk=pk)
+    episode = get_episode(request, patient_pk, pk)
+    patient = episode.patient
     with_values = _may_see_values(user, episode)
     if not with_values and not _may_see_change_log(user):
         raise PermissionDenied
