@@ -12,6 +12,7 @@ from treatments.selectors import patient_clinical_summary
 
 from . import services
 from .access import get_patient
+from .fhir_views import can_export_fhir
 from .forms import PatientForm, PatientSearchForm
 from .models import Patient
 
@@ -69,7 +70,7 @@ def patient_create(request: HttpRequest) -> HttpResponse:
 def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_patient(request, pk)
     log_access(request, Action.VIEW, patient)
-    context = {"patient": patient}
+    context = {"patient": patient, "can_export_fhir": can_export_fhir(request.user)}
     if request.user.has_perm("appointments.view_appointment"):
         context.update(patient_appointment_summary(patient))
     if request.user.has_perm("treatments.view_episode"):
