@@ -3,6 +3,7 @@
 import csv
 import datetime
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from unittest import mock
@@ -426,7 +427,12 @@ def assert_no_patient_values(events) -> None:
     for event in events:
         for column in AccessEvent._meta.fields:
             text = str(getattr(event, column.attname) or "").lower()
-            leaked = [value for value in forbidden if value in text]
+            # Whole values only: a surname such as "Lowe" inside "allowed" is no leak.
+            leaked = [
+                value
+                for value in forbidden
+                if re.search(rf"(?<![a-z0-9]){re.escape(value)}(?![a-z0-9])", text)
+            ]
             assert leaked == [], f"{column.name} of {event} holds {leaked}"
 
 
