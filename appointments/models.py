@@ -13,6 +13,22 @@ from simple_history.models import HistoricalRecords
 from clinic.models import Location, Room, SingletonModel, hex_colour
 from patients.models import Patient
 
+from .expressions import EndsWithin
+
+#: The longest an appointment (and so an appointment type) may last. The database refuses
+#: anything longer, so range reads can bound ``starts_at`` from below with it and stay on
+#: the (…, starts_at) indexes.
+LONGEST_APPOINTMENT = datetime.timedelta(minutes=480)
+LONGEST_APPOINTMENT_MINUTES = LONGEST_APPOINTMENT // datetime.timedelta(minutes=1)
+_LONGEST_HOURS = f"{LONGEST_APPOINTMENT / datetime.timedelta(hours=1):g} hours"
+APPOINTMENT_TOO_LONG = f"An appointment cannot last longer than {_LONGEST_HOURS}."
+APPOINTMENT_TYPE_TOO_LONG = (
+    f"An appointment type cannot last longer than {_LONGEST_HOURS} "
+    f"({LONGEST_APPOINTMENT_MINUTES} minutes)."
+)
+#: The database constraint behind ``APPOINTMENT_TOO_LONG``, named so a refusal is told apart.
+APPOINTMENT_NOT_TOO_LONG = "appointment_not_too_long"
+
 
 class PracticeSettings(SingletonModel):
     """The practice-wide scheduling rules: one row, edited in the admin site."""
@@ -78,7 +94,10 @@ class AppointmentTypeQuerySet(models.QuerySet):
 class AppointmentType(models.Model):
     name = models.CharField(max_length=100, unique=True)
     duration_minutes = models.PositiveSmallIntegerField(
-        validators=[MinValueValidator(5), MaxValueValidator(480)]
+        validators=[
+            MinValueValidator(5),
+            MaxValueValidator(LONGEST_APPOINTMENT_MINUTES, message=APPOINTMENT_TYPE_TOO_LONG),
+        ]
     )
     buffer_after_minutes = models.PositiveSmallIntegerField(
         default=0, validators=[MaxValueValidator(120)]
@@ -107,6 +126,11 @@ class AppointmentType(models.Model):
             models.CheckConstraint(
                 condition=models.Q(duration_minutes__gte=5),
                 name="appointmenttype_duration_positive",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(duration_minutes__lte=LONGEST_APPOINTMENT_MINUTES),
+                name="appointmenttype_duration_at_most_longest",
+                violation_error_message=APPOINTMENT_TYPE_TOO_LONG,
             ),
             models.CheckConstraint(
                 condition=models.Q(price__gte=0), name="appointmenttype_price_not_negative"
@@ -307,11 +331,6 @@ class AppointmentSeries(models.Model):
         return f"Series {self.pk} (every {self.every_weeks} week(s))"
 
 
-#: The longest appointment type (``AppointmentType.duration_minutes``); range reads bound
-#: ``starts_at`` from below with it so they stay on the (…, starts_at) indexes.
-LONGEST_APPOINTMENT = datetime.timedelta(minutes=480)
-
-
 class AppointmentQuerySet(models.QuerySet):
     def live(self) -> "AppointmentQuerySet":
         return self.filter(status__in=LIVE_STATUSES)
@@ -406,6 +425,11 @@ class Appointment(models.Model):
             models.CheckConstraint(
                 condition=models.Q(ends_at__gt=models.F("starts_at")),
                 name="appointment_end_after_start",
+            ),
+            models.CheckConstraint(
+                condition=EndsWithin("starts_at", "ends_at", limit=LONGEST_APPOINTMENT),
+                name=APPOINTMENT_NOT_TOO_LONG,
+                violation_error_message=APPOINTMENT_TOO_LONG,
             ),
             models.CheckConstraint(
                 condition=models.Q(discount_percent__lte=100), name="appointment_discount_range"

@@ -2,7 +2,9 @@
 
 No double booking: the checks here run inside one transaction (IMMEDIATE on SQLite, so
 bookings queue one behind another); on PostgreSQL exclusion constraints (migration 0002)
-are the last line of defence, and a refusal from them becomes the same clash message.
+are the last line of defence, and a refusal from them becomes the same clash message. The
+database also refuses an appointment longer than ``LONGEST_APPOINTMENT``; that refusal
+becomes its own message.
 """
 
 import datetime
@@ -19,6 +21,8 @@ from patients.models import Patient
 
 from . import notifications
 from .models import (
+    APPOINTMENT_NOT_TOO_LONG,
+    APPOINTMENT_TOO_LONG,
     TRANSITIONS,
     Appointment,
     AppointmentSeries,
@@ -42,6 +46,13 @@ CLASH_TAKEN = "That time was just taken by another booking. Please choose anothe
 
 class BookingError(ValidationError):
     """A booking was refused; the message says why in words the front desk can act on."""
+
+
+def _refusal(error: IntegrityError) -> BookingError:
+    """The message for a write the database refused; every database names the constraint."""
+    if APPOINTMENT_NOT_TOO_LONG in str(error):
+        return BookingError(APPOINTMENT_TOO_LONG)
+    return BookingError(CLASH_TAKEN)
 
 
 def _fmt(dt: datetime.datetime, location: Location) -> str:
@@ -290,7 +301,7 @@ def appointment_book(
             if notify:
                 notifications.queue(appointment, notifications.Kind.CONFIRMATION)
     except IntegrityError as error:
-        raise BookingError(CLASH_TAKEN) from error
+        raise _refusal(error) from error
     return appointment
 
 
@@ -335,7 +346,7 @@ def appointment_move(
             if notify:
                 notifications.queue(locked, notifications.Kind.CHANGE)
     except IntegrityError as error:
-        raise BookingError(CLASH_TAKEN) from error
+        raise _refusal(error) from error
     return locked
 
 

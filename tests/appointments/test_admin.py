@@ -66,6 +66,19 @@ def test_an_appointment_type_shorter_than_five_minutes_is_refused(manager_client
     assert not AppointmentType.objects.filter(name="Blink").exists()
 
 
+def test_an_appointment_type_longer_than_eight_hours_is_refused(manager_client) -> None:
+    response = _add(
+        manager_client, "appointmenttype", name="Marathon", duration_minutes=481, price="1.00"
+    )
+
+    assert response.status_code == 200
+    assert (
+        "An appointment type cannot last longer than 8 hours (480 minutes)."
+        in response.content.decode()
+    )
+    assert not AppointmentType.objects.filter(name="Marathon").exists()
+
+
 def test_manager_adds_working_hours(manager_client, physio, london) -> None:
     response = _add(
         manager_client,

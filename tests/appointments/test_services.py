@@ -16,6 +16,7 @@ from appointments.models import (
     AppointmentSeries,
     AppointmentStatusChange,
     CancelledBy,
+    OutboxMessage,
     PracticeSettings,
     Status,
     WaitlistEntry,
@@ -134,6 +135,23 @@ def test_every_kind_of_clash_is_refused_with_a_message_naming_it(
 
     assert message in excinfo.value.messages
     assert Appointment.objects.count() == 1
+
+
+def test_a_booking_longer_than_eight_hours_is_refused_by_the_database_with_a_message(
+    patient, physio, clinic
+) -> None:
+    # A type the database holds can last 8 hours at most; this copy was changed in memory
+    # only, so nothing before the database's own check stops the nine-hour booking.
+    marathon = AppointmentTypeFactory(name="Marathon", duration_minutes=60)
+    marathon.duration_minutes = 9 * 60
+
+    with pytest.raises(services.BookingError) as excinfo:
+        _book(patient, physio, clinic, marathon, at(DAY, "09:00"))
+
+    assert excinfo.value.messages == ["An appointment cannot last longer than 8 hours."]
+    assert not Appointment.objects.exists()
+    assert not AppointmentStatusChange.objects.exists()
+    assert not OutboxMessage.objects.exists()
 
 
 def test_back_to_back_appointments_for_one_clinician_room_and_patient_are_allowed(

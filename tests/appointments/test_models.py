@@ -1,0 +1,121 @@
+"""The appointment tables' own rules: the database refuses an appointment longer than
+``LONGEST_APPOINTMENT``, which the range reads rely on."""
+
+import datetime
+import sqlite3
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+
+from appointments.models import (
+    APPOINTMENT_NOT_TOO_LONG,
+    LONGEST_APPOINTMENT,
+    Appointment,
+    Weekday,
+)
+
+from .factories import AppointmentFactory, AppointmentTypeFactory
+from .scheduling import at, day_ahead
+
+pytestmark = pytest.mark.django_db
+
+DAY = day_ahead(14, weekday=Weekday.TUESDAY)
+SECOND = datetime.timedelta(seconds=1)
+NINE_HOURS = datetime.timedelta(hours=9)
+
+
+@pytest.mark.parametrize("length", [LONGEST_APPOINTMENT + SECOND, NINE_HOURS])
+def test_the_database_refuses_an_appointment_longer_than_eight_hours(length) -> None:
+    starts_at = at(DAY, "08:00")
+
+    with pytest.raises(IntegrityError, match=APPOINTMENT_NOT_TOO_LONG), transaction.atomic():
+        AppointmentFactory(starts_at=starts_at, ends_at=starts_at + length)
+
+    assert not Appointment.objects.exists()
+
+
+def test_the_database_refuses_stretching_an_appointment_to_nine_hours() -> None:
+    appointment = AppointmentFactory(starts_at=at(DAY, "08:00"))
+
+    appointment.ends_at = appointment.starts_at + NINE_HOURS
+    with pytest.raises(IntegrityError, match=APPOINTMENT_NOT_TOO_LONG), transaction.atomic():
+        appointment.save()
+
+    appointment.refresh_from_db()
+    assert appointment.duration == datetime.timedelta(minutes=45)
+
+
+@pytest.mark.parametrize("starts", ["08:00", "08:00:00.250"])
+def test_an_appointment_of_exactly_eight_hours_is_accepted(starts) -> None:
+    starts_at = at(DAY, starts)
+
+    appointment = AppointmentFactory(starts_at=starts_at, ends_at=starts_at + LONGEST_APPOINTMENT)
+
+    appointment.refresh_from_db()
+    assert appointment.duration == LONGEST_APPOINTMENT
+
+
+def test_an_appointment_that_ends_before_it_starts_is_still_refused() -> None:
+    starts_at = at(DAY, "08:00")
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AppointmentFactory(starts_at=starts_at, ends_at=starts_at - SECOND)
+
+
+def test_validating_a_nine_hour_appointment_gives_the_message() -> None:
+    appointment = AppointmentFactory(starts_at=at(DAY, "08:00"))
+    appointment.ends_at = appointment.starts_at + NINE_HOURS
+
+    with pytest.raises(ValidationError) as excinfo:
+        appointment.validate_constraints()
+
+    assert excinfo.value.messages == ["An appointment cannot last longer than 8 hours."]
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="about the SQLite table")
+def test_a_sqlite_client_without_django_enforces_the_length_too() -> None:
+    """The check uses SQLite's own functions, so the sqlite3 shell or a restore still works."""
+    name = Appointment._meta.db_table
+    AppointmentFactory(starts_at=at(DAY, "08:00"))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = %s", [name])
+        (table,) = cursor.fetchone()
+        cursor.execute(f"SELECT * FROM {name}")
+        row = dict(
+            zip([column[0] for column in cursor.description], cursor.fetchone(), strict=True)
+        )
+    plain = sqlite3.connect(":memory:")
+    plain.execute(table)
+
+    def insert(**changes) -> None:
+        values = {**row, **changes}
+        placeholders = ", ".join("?" * len(values))
+        plain.execute(
+            f"INSERT INTO {name} ({', '.join(values)}) VALUES ({placeholders})",
+            list(values.values()),
+        )
+
+    insert(id=1, starts_at="2030-01-01 08:00:00", ends_at="2030-01-01 16:00:00")
+    with pytest.raises(sqlite3.IntegrityError, match=APPOINTMENT_NOT_TOO_LONG):
+        insert(id=2, starts_at="2030-01-01 08:00:00", ends_at="2030-01-01 16:00:01")
+    plain.close()
+
+
+def test_overlapping_finds_a_long_appointment_that_started_hours_before_the_window() -> None:
+    starts_at = at(DAY, "08:00")
+    long = AppointmentFactory(
+        starts_at=starts_at, ends_at=starts_at + LONGEST_APPOINTMENT - datetime.timedelta(minutes=1)
+    )
+
+    assert list(Appointment.objects.overlapping(at(DAY, "15:30"), at(DAY, "16:30"))) == [long]
+    assert not Appointment.objects.overlapping(at(DAY, "15:59"), at(DAY, "16:30")).exists()
+
+
+def test_the_database_refuses_an_appointment_type_longer_than_eight_hours() -> None:
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AppointmentTypeFactory(name="Marathon", duration_minutes=481)
+
+    assert AppointmentTypeFactory(name="Full day", duration_minutes=480).duration == (
+        LONGEST_APPOINTMENT
+    )
