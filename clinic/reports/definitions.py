@@ -8,6 +8,7 @@ import datetime
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from clinic.db_routers import reports_database
 from clinic.models import Location
 from treatments import reference
 
@@ -34,7 +35,14 @@ class Report:
     slug: str
     title: str
     method: str
-    build: Callable[[datetime.date, datetime.date, Location | None], Result]
+    figures: Callable[[datetime.date, datetime.date, Location | None], Result]
+
+    def build(
+        self, date_from: datetime.date, date_to: datetime.date, location: Location | None
+    ) -> Result:
+        """The table and chart, read from the reports database (a read replica) if there is one."""
+        with reports_database():
+            return self.figures(date_from, date_to, location)
 
 
 def mondays(date_from: datetime.date, date_to: datetime.date) -> list[datetime.date]:

@@ -93,18 +93,35 @@ def sqlite_database(path: Path | str) -> dict:
     }
 
 
+def database_from_url(variable: str) -> dict:
+    """The database in the URL held by the environment variable ``variable``."""
+    database = env.db_url(variable)
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        return sqlite_database(database["NAME"])
+    database.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+    database["CONN_HEALTH_CHECKS"] = True
+    return database
+
+
 def database_from_env(default: dict | None) -> dict:
     """PostgreSQL (psycopg 3) whenever DATABASE_URL is set, otherwise ``default``."""
     if env.str("DATABASE_URL", default=""):
-        database = env.db_url("DATABASE_URL")
-        if database["ENGINE"] == "django.db.backends.sqlite3":
-            return sqlite_database(database["NAME"])
-        database.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
-        database["CONN_HEALTH_CHECKS"] = True
-        return database
+        return database_from_url("DATABASE_URL")
     if default is None:
         raise environ.ImproperlyConfigured("Set the DATABASE_URL environment variable.")
     return default
+
+
+def databases_from_env(default: dict | None) -> dict[str, dict]:
+    """``default``, and ``reports`` (a read replica for the practice reports, see
+    clinic/db_routers.py) when REPORTS_DATABASE_URL is set."""
+    databases = {"default": database_from_env(default)}
+    if env.str("REPORTS_DATABASE_URL", default=""):
+        databases["reports"] = database_from_url("REPORTS_DATABASE_URL")
+    return databases
+
+
+DATABASE_ROUTERS = ["clinic.db_routers.ReportsReplicaRouter"]
 
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

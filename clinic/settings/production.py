@@ -3,7 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import database_from_env, env
+from .base import databases_from_env, env
 
 
 def required(name: str) -> str:
@@ -19,7 +19,7 @@ ALLOWED_HOSTS = [host.strip() for host in required("ALLOWED_HOSTS").split(",") i
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must name at least one host for production.")
 required("DATABASE_URL")
-DATABASES = {"default": database_from_env(None)}
+DATABASES = databases_from_env(None)
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -10,6 +10,8 @@ from .base import database_from_env, sqlite_database
 DEBUG = False
 SECRET_KEY = "test-only-not-secret"
 ALLOWED_HOSTS = ["*"]
+# REPORTS_DATABASE_URL is not read: the tests of the reports replica add their own "reports"
+# alias, a mirror of this database (tests/reports/test_replica.py).
 DATABASES = {"default": database_from_env(sqlite_database(":memory:"))}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -19,7 +19,9 @@ SETUP = "import django; django.setup(); print('started')"
 def run_python(code: str, settings_module: str, **env: str) -> subprocess.CompletedProcess[str]:
     # Every variable the settings read is present, empty unless given, so that neither the
     # caller's environment nor a developer's .env file can fill in a missing secret.
-    clean = dict.fromkeys(["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "DEBUG"], "")
+    clean = dict.fromkeys(
+        ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REPORTS_DATABASE_URL", "DEBUG"], ""
+    )
     clean |= {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": settings_module, **env}
     return subprocess.run(
         [sys.executable, "-c", code],
@@ -63,6 +65,31 @@ def test_production_turns_debug_off_even_when_the_environment_asks_for_it() -> N
     result = run_python(code, "clinic.settings.production", **PRODUCTION, DEBUG="true")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["started", "False"]
+
+
+PRINT_DATABASES = (
+    SETUP + "; from django.conf import settings; d = settings.DATABASES;"
+    " print(*sorted(d)); r = d.get('reports'); print(r and (r['HOST'], r['CONN_MAX_AGE']))"
+)
+
+
+def test_production_reads_reports_from_the_replica_in_reports_database_url() -> None:
+    replica = "postgres://reports@replica.example.com:5432/clinic"
+    result = run_python(
+        PRINT_DATABASES, "clinic.settings.production", **PRODUCTION, REPORTS_DATABASE_URL=replica
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "started",
+        "default reports",
+        "('replica.example.com', 60)",
+    ]
+
+
+def test_without_reports_database_url_there_is_only_the_primary() -> None:
+    result = run_python(PRINT_DATABASES, "clinic.settings.production", **PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["started", "default", "None"]
 
 
 def test_local_settings_run_sqlite_in_wal_mode_with_immediate_transactions(tmp_path) -> None:
