@@ -3,9 +3,13 @@ import io
 import xml.etree.ElementTree as ET
 
 import pytest
+from django.db import DEFAULT_DB_ALIAS, connection, connections, router
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from appointments.models import Appointment
 from clinic.audit import AccessEvent, Action
+from clinic.db_routers import REPORTS, reports_database
 from clinic.models import StaffProfile
 
 from .conftest import MONDAY, SUNDAY
@@ -57,6 +61,19 @@ def test_the_page_shows_the_known_no_show_rate(manager_client, no_show_week):
     ]
     assert cancellations["footer"] == ["All weeks", "8", "2", "1", "2", "25.0", "12.5", "25.0"]
     ET.fromstring(cancellations["chart"])
+
+
+def test_without_a_reports_database_the_reports_read_from_the_primary(manager_client, no_show_week):
+    assert REPORTS not in connections
+    with reports_database():
+        assert router.db_for_read(Appointment) == DEFAULT_DB_ALIAS
+    with CaptureQueriesContext(connection) as captured:
+        response = manager_client.get(INDEX, WEEK)
+    assert '"appointments_appointment"' in " ".join(q["sql"] for q in captured.captured_queries)
+    [cancellations] = [
+        r for r in response.context["reports"] if r["report"].slug == "cancellations"
+    ]
+    assert cancellations["footer"] == ["All weeks", "8", "2", "1", "2", "25.0", "12.5", "25.0"]
 
 
 def test_the_utilisation_csv_has_the_tables_figures_and_is_logged(manager_client, utilisation_week):
