@@ -15,6 +15,7 @@ error page can never pass for a fast page.
 """
 
 import argparse
+import html
 import http.client
 import json
 import os
@@ -68,7 +69,10 @@ def pages_define(plan: dict, admin_url: str) -> list[Page]:
         return plan["full_names"][r % n].split(" ", 1)[1]
 
     def shows_patient(r: int, body: str) -> bool:
-        return surname(r) in body
+        return html.escape(surname(r)) in body
+
+    def shows_fragment(r: int, body: str) -> bool:
+        return html.escape(fragment(r)) in body.lower()
 
     location, day = plan["location_id"], plan["day"]
     booking = plan["booking_slots"]
@@ -116,7 +120,7 @@ def pages_define(plan: dict, admin_url: str) -> list[Page]:
             "Search: name fragment",
             "front_desk",
             get(lambda r: _q("/patients/", q=fragment(r))),
-            check=lambda r, body: fragment(r) in body.lower(),
+            check=shows_fragment,
             group="search",
         ),
         Page(
@@ -180,7 +184,7 @@ def pages_define(plan: dict, admin_url: str) -> list[Page]:
             "Admin, Django default: name fragment",
             "manager",
             get(lambda r: _q(admin_default, q=fragment(r))),
-            check=lambda r, body: fragment(r) in body.lower(),
+            check=shows_fragment,
             group="admin-default",
         ),
         Page(
@@ -194,7 +198,7 @@ def pages_define(plan: dict, admin_url: str) -> list[Page]:
             "Admin, practice's own: name fragment",
             "manager",
             get(lambda r: _q(admin_tuned, q=fragment(r))),
-            check=lambda r, body: fragment(r) in body.lower(),
+            check=shows_fragment,
             group="admin-tuned",
         ),
         Page(
@@ -307,9 +311,11 @@ def _quantile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def measure(pages: list[Page], client: Client, rounds: int, warmup: int) -> dict:
+def measure(
+    pages: list[Page], client: Client, rounds: int, warmup: int, booked: list[int]
+) -> dict[str, list[float]]:
+    """Median-ready timings in milliseconds; the ids of the bookings made go to ``booked``."""
     timings: dict[str, list[float]] = {page.name: [] for page in pages}
-    booked: list[int] = []
     order = list(pages)
     rng = random.Random(5)
     for r in range(warmup + rounds):
@@ -329,7 +335,7 @@ def measure(pages: list[Page], client: Client, rounds: int, warmup: int) -> dict
                 timings[page.name].append(elapsed * 1000)
         print(f"\rround {r + 1}/{warmup + rounds}", end="", flush=True)
     print()
-    return {"timings": timings, "booked": booked}
+    return timings
 
 
 def summarise(pages: list[Page], timings: dict[str, list[float]]) -> dict:
@@ -472,14 +478,15 @@ def main() -> None:
     connections.close_all()
     pages = pages_define(plan, settings.ADMIN_URL)
     server = _serve(args, env)
+    booked: list[int] = []
     try:
-        measured = measure(pages, Client(args.port, plan), args.rounds, args.warmup)
+        timings = measure(pages, Client(args.port, plan), args.rounds, args.warmup, booked)
     finally:
         server.terminate()
         server.wait(timeout=30)
-    fixtures.bookings_remove(measured["booked"])
-    connections.close_all()
-    rows = summarise(pages, measured["timings"])
+        fixtures.bookings_remove(booked)
+        connections.close_all()
+    rows = summarise(pages, timings)
     label = args.label or f"{database}-{plan['counts']['appointments'] // 1000}k-appointments"
     result = {
         "label": label,
