@@ -391,8 +391,8 @@ def targets_check(rows: dict) -> list[dict]:
                     SEARCH_VS_ADMIN,
                     False,
                 )
-        if row["group"] == "admin-tuned":
-            peer = _admin_peer(name, rows, "admin-default")
+        peer = _admin_peer(name, rows, "admin-default")
+        if row["group"] == "admin-tuned" and peer:
             add(
                 f"{name}: times faster than the default admin",
                 peer["median_ms"] / row["median_ms"],
@@ -404,9 +404,8 @@ def targets_check(rows: dict) -> list[dict]:
 
 def markdown(result: dict) -> str:
     rows = result["pages"]
-    default_admin = statistics.median(
-        row["median_ms"] for row in rows.values() if row["group"] == "admin-default"
-    )
+    admin_medians = [row["median_ms"] for row in rows.values() if row["group"] == "admin-default"]
+    default_admin = statistics.median(admin_medians) if admin_medians else None
     lines = [
         f"### {result['label']}",
         "",
@@ -419,10 +418,11 @@ def markdown(result: dict) -> str:
         "|---|---:|---:|---:|---:|---:|",
     ]
     for name, row in rows.items():
+        versus = f"{default_admin / row['median_ms']:.1f}" if default_admin else "–"
         lines.append(
             f"| {name} | {row['median_ms']:.1f} | {row['p95_ms']:.1f} "
             f"| {row['median_x_healthz']:.1f} | {row['p95_x_healthz']:.1f} "
-            f"| {default_admin / row['median_ms']:.1f} |"
+            f"| {versus} |"
         )
     missed = [c for c in result["targets"] if not c["met"]]
     lines += [
@@ -450,6 +450,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--label", default="")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        help="measure only pages whose name contains this text (repeatable; /healthz always)",
+    )
     args = parser.parse_args()
 
     env = {
@@ -477,6 +483,12 @@ def main() -> None:
     database = connections["default"].vendor
     connections.close_all()
     pages = pages_define(plan, settings.ADMIN_URL)
+    if args.only:
+        pages = [
+            page
+            for page in pages
+            if page.group == "floor" or any(text.lower() in page.name.lower() for text in args.only)
+        ]
     server = _serve(args, env)
     booked: list[int] = []
     try:

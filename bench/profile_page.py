@@ -5,13 +5,15 @@
 
 Requests the page through Django's test client, signed in as one of the benchmark's users
 (``front_desk``, ``physio`` or ``manager``), a few times to warm up, then ``--times`` more
-under cProfile; prints the query count of one request and the functions that took longest.
+without and then under cProfile; prints the queries of one request, the median time, and
+the functions that took longest (``--top 0``: the timing only).
 """
 
 import argparse
 import cProfile
 import os
 import pstats
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -48,6 +50,14 @@ def main() -> None:
     print(f"{response.status_code}, {len(response.content):,} bytes, {len(queries)} queries")
     for query in queries.captured_queries:
         print(f"  {query['time']}s  {query['sql'][:160]}")
+    timings = []
+    for _ in range(args.times):
+        started = time.perf_counter()
+        client.get(args.path)
+        timings.append((time.perf_counter() - started) * 1000)
+    print(f"median {statistics.median(timings):.1f} ms over {args.times} requests (not profiled)")
+    if args.top == 0:
+        return
     profiler = cProfile.Profile()
     started = time.perf_counter()
     profiler.enable()
