@@ -18,7 +18,7 @@ from patients.services import patient_register
 
 from . import services
 from .availability import find_free_slots
-from .calendar import day_grid, physiotherapists, week_grid
+from .calendar import day_grid, grid_rows_html, physiotherapists, week_grid
 from .forms import (
     BookingForm,
     CalendarDayForm,
@@ -75,8 +75,8 @@ def calendar_day(request: HttpRequest) -> HttpResponse:
         messages.info(request, "Add a location in the admin site to start the calendar.")
         return render(request, "appointments/calendar_day.html", {"form": form})
     day = day or timezone.localdate(timezone=location.zone)
-    grid = day_grid(location, day)
     print_view = request.resolver_match.url_name == "day_print"
+    grid = day_grid(location, day, with_rooms=print_view)
     log_access(
         request,
         Action.PRINT if print_view else Action.LIST,
@@ -96,6 +96,7 @@ def calendar_day(request: HttpRequest) -> HttpResponse:
     }
     if context["print_view"]:
         return render(request, "appointments/calendar_day_print.html", context)
+    context["grid_rows"] = grid_rows_html(grid, can_book=request.user.has_perm(BOOK))
     return render(
         request,
         _template(request, "appointments/calendar_day.html", "appointments/_calendar_day.html"),
@@ -126,9 +127,11 @@ def calendar_week(request: HttpRequest) -> HttpResponse:
         object_type="calendar",
         object_id=f"clinician {clinician.pk} {monday:%Y-%m-%d}",
     )
+    grid = week_grid(clinician, location, monday)
     context = {
         "form": form,
-        "grid": week_grid(clinician, location, monday),
+        "grid": grid,
+        "grid_rows": grid_rows_html(grid, can_book=request.user.has_perm(BOOK), week_view=True),
         "clinician": clinician,
         "location": location,
         "monday": monday,
