@@ -49,6 +49,7 @@ class Page:
     expect: int = 200
     check: Callable[[int, str], bool] = lambda round_, body: True
     group: str = "key"  # key | search | floor | admin-default | admin-tuned
+    htmx: bool = False  # sent as htmx sends it (search as you type)
 
 
 def _q(path: str, **params) -> str:
@@ -117,32 +118,36 @@ def pages_define(plan: dict, admin_url: str) -> list[Page]:
             ),
         ),
         Page(
-            "Search: name fragment",
+            "Search as you type: name fragment",
             "front_desk",
             get(lambda r: _q("/patients/", q=fragment(r))),
             check=shows_fragment,
             group="search",
+            htmx=True,
         ),
         Page(
-            "Search: full name",
+            "Search as you type: full name",
             "front_desk",
             get(lambda r: _q("/patients/", q=full(r))),
             check=shows_patient,
             group="search",
+            htmx=True,
         ),
         Page(
-            "Search: date of birth",
+            "Search as you type: date of birth",
             "front_desk",
             get(lambda r: _q("/patients/", q=dob(r))),
             check=shows_patient,
             group="search",
+            htmx=True,
         ),
         Page(
-            "Search: phone",
+            "Search as you type: phone",
             "front_desk",
             get(lambda r: _q("/patients/", q=phone(r))),
             check=shows_patient,
             group="search",
+            htmx=True,
         ),
         Page(
             "Patient page",
@@ -219,11 +224,13 @@ class Client:
         self.csrf = secrets.token_hex(16)  # a 32-character secret, sent as cookie and field
         self.sessions = plan["sessions"]
 
-    def send(self, role: str, method: str, path: str, form: dict | None):
+    def send(self, role: str, method: str, path: str, form: dict | None, htmx: bool = False):
         cookies = [f"csrftoken={self.csrf}"]
         if role:
             cookies.append(f"sessionid={self.sessions[role]}")
         headers = {"Cookie": "; ".join(cookies), "Host": "127.0.0.1"}
+        if htmx:
+            headers["HX-Request"] = "true"
         body = None
         if form is not None:
             body = urllib.parse.urlencode({**form, "csrfmiddlewaretoken": self.csrf})
@@ -322,7 +329,7 @@ def measure(
         rng.shuffle(order)
         for page in order:
             method, path, form = page.request(r)
-            status, body, response, elapsed = client.send(page.role, method, path, form)
+            status, body, response, elapsed = client.send(page.role, method, path, form, page.htmx)
             if status != page.expect or (status == 200 and not page.check(r, body)):
                 raise SystemExit(
                     f"{page.name}: {method} {path} answered {status} "

@@ -28,6 +28,7 @@ def main() -> None:
     parser.add_argument("--times", type=int, default=20)
     parser.add_argument("--top", type=int, default=35)
     parser.add_argument("--sort", default="cumulative")
+    parser.add_argument("--htmx", action="store_true", help="send HX-Request, as htmx does")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
     sys.path.insert(0, str(ROOT))
@@ -41,7 +42,7 @@ def main() -> None:
     from bench.fixtures import bench_user, session_for
 
     user = bench_user(args.role)
-    client = Client(SERVER_NAME="127.0.0.1")
+    client = Client(SERVER_NAME="127.0.0.1", headers={"HX-Request": "true"} if args.htmx else {})
     client.cookies["sessionid"] = session_for(user, second_factor=args.role == "manager")
     for _ in range(3):
         response = client.get(args.path)

@@ -1,13 +1,14 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
+from django.core.paginator import Page
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from appointments.selectors import patient_appointment_summary
 from clinic.audit import AccessEvent, Action, log_access
+from clinic.pagination import COUNT_CAP, CountedPaginator, capped_ids
 from treatments.selectors import patient_clinical_summary
 
 from . import services
@@ -17,6 +18,8 @@ from .forms import PatientForm, PatientSearchForm
 from .models import Patient
 
 PAGE_SIZE = 25
+#: A search matching more patients than this shows a first handful and asks for more.
+SEARCH_COUNT_CAP = COUNT_CAP
 
 
 @permission_required("patients.view_patient", raise_exception=True)
@@ -33,11 +36,35 @@ def patient_list(request: HttpRequest) -> HttpResponse:
             "archived": Patient.objects.archived(),
             "all": Patient.objects.all(),
         }[status].search(query)
-    page = Paginator(patients.only(*LIST_FIELDS), PAGE_SIZE).get_page(page_number)
+    page, capped, broad = _patient_page(patients, query, page_number)
     log_access(request, Action.SEARCH if query else Action.LIST, object_type="patients.patient")
-    context = {"form": form, "page": page, "query": query, "status": status}
+    context = {
+        "form": form,
+        "page": page,
+        "query": query,
+        "status": status,
+        "capped": capped,
+        "broad": broad,
+        "search_cap": SEARCH_COUNT_CAP,
+    }
     template = "patients/_patient_results.html" if request.htmx else "patients/patient_list.html"
     return render(request, template, context)
+
+
+def _patient_page(patients, query: str, page_number: int) -> tuple[Page, bool, bool]:
+    """A page of ``patients`` in name order, with two queries whatever their number: the
+    ids of up to ``SEARCH_COUNT_CAP + 1`` of them, then the rows of one page by id. More
+    matches than that for a search (a fragment such as "son" among 100,000 patients) is
+    ``broad``: the first handful found is shown, in name order, with a request for more
+    letters. A plain list that long is ``capped``: it pages through the first
+    ``SEARCH_COUNT_CAP`` in name order."""
+    ids = capped_ids(patients, cap=SEARCH_COUNT_CAP, ordered=not query)
+    capped = len(ids) > SEARCH_COUNT_CAP
+    broad = capped and bool(query)
+    shown = ids[:PAGE_SIZE] if broad else ids[:SEARCH_COUNT_CAP]
+    rows = Patient.objects.filter(pk__in=shown).only(*LIST_FIELDS)
+    paginator = CountedPaginator(rows, PAGE_SIZE, count=len(shown))
+    return paginator.get_page(1 if broad else page_number), capped, broad
 
 
 LIST_FIELDS = (

@@ -127,11 +127,12 @@ DATABASE_ROUTERS = ["clinic.db_routers.ReportsReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "clinic.User"
 
-# Axes refuses sign-in attempts while a username is locked out from an address; the model
-# backend then signs people in.
+# Axes refuses sign-in attempts while a username is locked out from an address; then
+# Django's model backend signs people in, with permissions read from the role table
+# (clinic/auth_backends.py) rather than queried on every request.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "clinic.auth_backends.RoleBackend",
 ]
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=15)

@@ -12,7 +12,7 @@ LIST = reverse("patients:list")
 CREATE = reverse("patients:create")
 #: Session, user, permissions (2), count, page, and for the menu the user's display name
 #: and role names. The same however many patients exist.
-LIST_QUERY_BUDGET = 9  # one INSERT into the access log
+LIST_QUERY_BUDGET = 6  # session, user, roles, matching ids, one page of rows, access-log INSERT
 
 
 def registration(**changes) -> dict:
@@ -352,3 +352,54 @@ def test_list_and_search_cost_the_same_queries_however_many_patients(
         response = front_desk_client.get(LIST, params, headers=headers)
     assert response.status_code == 200
     assert len(_names(response)) == min(count, 25)
+
+
+def test_a_search_matching_too_many_shows_a_handful_and_asks_for_more(
+    front_desk_client, db, monkeypatch
+) -> None:
+    monkeypatch.setattr("patients.views.SEARCH_COUNT_CAP", 3)
+    for first in ["Ann", "Bea", "Cal", "Dee", "Eve"]:
+        PatientFactory(first_name=first, last_name="Smith")
+    PatientFactory(first_name="Zed", last_name="Jones")
+
+    response = front_desk_client.get(LIST, {"q": "smi"}, headers={"HX-Request": "true"})
+
+    page = response.content.decode()
+    shown = _names(response)
+    assert "More than 3 patients match “smi”: these are 4 of them." in page
+    assert len(shown) == 4
+    assert set(shown) < {"Ann", "Bea", "Cal", "Dee", "Eve"}
+    assert shown == sorted(shown)  # the handful is in name order
+    assert "Page 1 of" not in page
+
+
+def test_a_search_within_the_cap_lists_every_match_in_name_order(
+    front_desk_client, db, monkeypatch
+) -> None:
+    monkeypatch.setattr("patients.views.SEARCH_COUNT_CAP", 3)
+    for first in ["Cal", "Ann", "Bea"]:
+        PatientFactory(first_name=first, last_name="Smith")
+
+    response = front_desk_client.get(LIST, {"q": "smi"})
+
+    assert _names(response) == ["Ann", "Bea", "Cal"]
+    assert "More than" not in response.content.decode()
+
+
+def test_a_long_list_pages_through_the_first_patients_in_name_order(
+    front_desk_client, db, monkeypatch
+) -> None:
+    monkeypatch.setattr("patients.views.SEARCH_COUNT_CAP", 3)
+    monkeypatch.setattr("patients.views.PAGE_SIZE", 2)
+    for last in ["Evans", "Brown", "Adams", "Davis", "Clark"]:
+        PatientFactory(first_name="Pat", last_name=last)
+
+    first = front_desk_client.get(LIST)
+    second = front_desk_client.get(LIST, {"page": "2"})
+
+    assert [p.last_name for p in first.context["page"]] == ["Adams", "Brown"]
+    assert [p.last_name for p in second.context["page"]] == ["Clark"]
+    assert "More than 3 patients: the list goes as far as the first 3 in name order." in (
+        first.content.decode()
+    )
+    assert "Page 2 of 2" in second.content.decode()
