@@ -3,28 +3,160 @@
 import datetime
 from collections import defaultdict
 
-from django.db.models import Q
+from django.db import connections
+from django.db.models import BigIntegerField, Exists, Func, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from clinic.models import Location, User
 from clinic.roles import Role
 
 from . import slots
-from .models import Appointment, AppointmentType, Closure, PracticeSettings, TimeOff, WorkingHours
+from .models import (
+    LONGEST_APPOINTMENT,
+    Appointment,
+    AppointmentType,
+    Closure,
+    PracticeSettings,
+    TimeOff,
+    WorkingHours,
+)
 
 
 def clinicians_offering(appointment_type: AppointmentType, location: Location):
     """Active clinicians who offer the type and have working hours at the location."""
-    qs = User.objects.filter(
-        is_active=True, groups__name=Role.PHYSIOTHERAPIST, working_hours__location=location
+    listed = AppointmentType.clinicians.through.objects.filter(appointmenttype=appointment_type)
+    return (
+        User.objects.filter(
+            Exists(WorkingHours.objects.filter(clinician=OuterRef("pk"), location=location)),
+            ~Exists(listed) | Exists(listed.filter(user=OuterRef("pk"))),
+            is_active=True,
+            groups__name=Role.PHYSIOTHERAPIST,
+        )
+        .select_related("staff_profile")
+        .order_by("last_name", "first_name")
     )
-    if appointment_type.clinicians.exists():
-        qs = qs.filter(pk__in=appointment_type.clinicians.values("pk"))
-    return qs.distinct().select_related("staff_profile").order_by("last_name", "first_name")
 
 
-def _interval(start: datetime.datetime, end: datetime.datetime) -> slots.Interval:
-    return slots.Interval(start, end)
+class _Microseconds(Func):
+    """An instant as whole microseconds since 1970 UTC.
+
+    The schedule of a few weeks is thousands of rows; the driver reads an integer many
+    times faster than a timestamp, and microseconds keep every instant exact.
+    """
+
+    output_field = BigIntegerField()
+    arity = 1
+
+    def as_sql(self, compiler, connection, **extra_context) -> tuple[str, list]:
+        sql, params = compiler.compile(self.get_source_expressions()[0])
+        return f"(EXTRACT(EPOCH FROM {sql}) * 1000000)::bigint", params
+
+    def as_sqlite(self, compiler, connection, **extra_context) -> tuple[str, list]:
+        # Stored as UTC text "YYYY-MM-DD HH:MM:SS[.ffffff]"; julianday() reads milliseconds
+        # at best, so whole seconds come from it and the microseconds from the text.
+        sql, params = compiler.compile(self.get_source_expressions()[0])
+        seconds = f"CAST(ROUND((julianday(substr({sql}, 1, 19)) - 2440587.5) * 86400) AS INTEGER)"
+        micro = f"CAST(substr({sql} || '.000000', 21, 6) AS INTEGER)"
+        return f"({seconds} * 1000000 + {micro})", params * 2
+
+
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+_MINUTE_US = 60_000_000
+#: With a limit, the schedule is read a few days at a time, each read twice as long.
+_FIRST_READ_DAYS = 2
+
+
+def _instant(microseconds: int) -> datetime.datetime:
+    return _EPOCH + datetime.timedelta(microseconds=microseconds)
+
+
+def _merged(spans: list[tuple[int, int]], instants: dict[int, datetime.datetime]):
+    """Busy spans in microseconds joined where they touch or overlap, as intervals.
+
+    Appointments share a few hundred distinct instants, so ``instants`` converts each once.
+    """
+    spans.sort()
+    merged: list[list[int]] = []
+    for start, end in spans:
+        if start == end:
+            continue
+        if merged and start <= merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1][1] = end
+        else:
+            merged.append([start, end])
+    for span in merged:
+        for value in span:
+            if value not in instants:
+                instants[value] = _instant(value)
+    return [slots.Interval(instants[start], instants[end]) for start, end in merged]
+
+
+def _fetch(rows: QuerySet) -> list[tuple]:
+    """A values_list of integers straight from the cursor: thousands of rows, and integers
+    need none of the per-value conversions the queryset would apply."""
+    sql, params = rows.query.sql_with_params()
+    with connections[rows.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _local_midnight(day: datetime.date, zone) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time.min, tzinfo=zone)
+
+
+def _window(first_day: datetime.date, last_day: datetime.date, zone) -> tuple:
+    """The instants whose appointments can touch a slot on the local days given."""
+    return _local_midnight(first_day, zone), _local_midnight(
+        last_day + datetime.timedelta(days=2), zone
+    )
+
+
+def _busy(
+    ids: list[int],
+    location: Location,
+    rooms_needed: bool,
+    first_day: datetime.date,
+    last_day: datetime.date,
+    time_off: list[tuple[int, int, int]],
+) -> tuple[dict[int, list[slots.Interval]], dict[int, list[slots.Interval]]]:
+    """Each clinician's live appointments (with their buffers) and time off, and each
+    room's appointments at the location, merged, over the days given.
+
+    Appointments ending up to eight hours before the window are read too, so the buffer
+    after one still counts on the first day."""
+    window_start, window_end = _window(first_day, last_day, location.zone)
+    wanted = Q(clinician_id__in=ids)
+    if rooms_needed:
+        wanted |= Q(location=location, room__isnull=False)
+    rows = (
+        Appointment.objects.live()
+        .overlapping(window_start - LONGEST_APPOINTMENT, window_end)
+        .filter(wanted)
+        .order_by()
+        .values_list(
+            "clinician_id",
+            "room_id",
+            _Microseconds("starts_at"),
+            _Microseconds("ends_at"),
+            "appointment_type__buffer_after_minutes",
+        )
+    )
+    clinician_spans: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    room_spans: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    candidates = set(ids)
+    for clinician_id, room_id, start, end, buffer_minutes in _fetch(rows):
+        if clinician_id in candidates:
+            clinician_spans[clinician_id].append((start, end + buffer_minutes * _MINUTE_US))
+        if room_id is not None:
+            room_spans[room_id].append((start, end))
+    for clinician_id, start, end in time_off:
+        clinician_spans[clinician_id].append((start, end))
+    instants: dict[int, datetime.datetime] = {}
+    return (
+        {pk: _merged(spans, instants) for pk, spans in clinician_spans.items()},
+        {pk: _merged(spans, instants) for pk, spans in room_spans.items()},
+    )
 
 
 def find_free_slots(
@@ -39,16 +171,20 @@ def find_free_slots(
     times_of_day: list[tuple[datetime.time, datetime.time]] | None = None,
     windows: list[tuple[int, datetime.time, datetime.time]] | None = None,
     limit: int | None = None,
+    among: list[User] | None = None,
 ) -> list[slots.Slot]:
     """Free start times for the type at the location, for one clinician or any.
 
-    Minimum notice and the booking horizon come from the practice settings.
+    Minimum notice and the booking horizon come from the practice settings. ``among``
+    narrows the search to clinicians the caller already has from ``clinicians_offering``
+    (in its order), saving the query. With a ``limit``, the schedule is read two days first,
+    then each read twice as long as the last, until enough times are found.
     """
     now = now or timezone.now()
     practice = PracticeSettings.load()
-    candidates = list(clinicians_offering(appointment_type, location))
-    if clinician is not None:
-        candidates = [c for c in candidates if c.pk == clinician.pk]
+    if among is None:
+        among = list(clinicians_offering(appointment_type, location))
+    candidates = [c for c in among if clinician is None or c.pk == clinician.pk]
     if appointment_type.needs_dry_needling_certification:
         candidates = [
             c
@@ -56,13 +192,13 @@ def find_free_slots(
             if getattr(c, "staff_profile", None)
             and c.staff_profile.dry_needling_certified(on=first_day)
         ]
-    if not candidates:
-        return []
     zone = location.zone
-    window_start = datetime.datetime.combine(first_day, datetime.time.min, tzinfo=zone)
-    window_end = datetime.datetime.combine(
-        last_day + datetime.timedelta(days=2), datetime.time.min, tzinfo=zone
-    )
+    first_day = max(first_day, (now + practice.min_notice).astimezone(zone).date())
+    last_day = min(last_day, (now + practice.horizon).astimezone(zone).date())
+    if limit is not None and limit < 0:
+        raise ValueError("limit must not be negative.")
+    if not candidates or first_day > last_day or limit == 0:
+        return []
     ids = [c.pk for c in candidates]
 
     hours = defaultdict(list)
@@ -72,38 +208,16 @@ def find_free_slots(
                 block.weekday, block.start_time, block.end_time, block.valid_from, block.valid_until
             )
         )
-    busy = defaultdict(list)
-    room_busy = defaultdict(list)
-    live = (
-        Appointment.objects.live()
-        .overlapping(window_start - datetime.timedelta(hours=8), window_end)
-        .filter(Q(clinician_id__in=ids) | Q(location=location, room__isnull=False))
-        .values_list(
-            "clinician_id",
-            "room_id",
-            "starts_at",
-            "ends_at",
-            "appointment_type__buffer_after_minutes",
-        )
+    window_start, window_end = _window(first_day, last_day, zone)
+    time_off = list(
+        TimeOff.objects.filter(
+            clinician_id__in=ids, starts_at__lt=window_end, ends_at__gt=window_start
+        ).values_list("clinician_id", _Microseconds("starts_at"), _Microseconds("ends_at"))
     )
-    for clinician_id, room_id, start, end, buffer_minutes in live:
-        if clinician_id in ids:
-            busy[clinician_id].append(
-                _interval(start, end + datetime.timedelta(minutes=buffer_minutes))
-            )
-        if room_id is not None:
-            room_busy[room_id].append(_interval(start, end))
-    for off in TimeOff.objects.filter(
-        clinician_id__in=ids, starts_at__lt=window_end, ends_at__gt=window_start
-    ):
-        busy[off.clinician_id].append(_interval(off.starts_at, off.ends_at))
-
     closures = [
-        _interval(
-            datetime.datetime.combine(c.starts_on, datetime.time.min, tzinfo=zone),
-            datetime.datetime.combine(
-                c.ends_on + datetime.timedelta(days=1), datetime.time.min, tzinfo=zone
-            ),
+        slots.Interval(
+            _local_midnight(c.starts_on, zone),
+            _local_midnight(c.ends_on + datetime.timedelta(days=1), zone),
         )
         for c in Closure.objects.filter(
             Q(location=location) | Q(location__isnull=True),
@@ -111,39 +225,57 @@ def find_free_slots(
             ends_on__gte=first_day,
         )
     ]
-    rooms = None
+    room_ids = None
     if appointment_type.needs_room:
-        rooms = [
-            slots.RoomCalendar(room.pk, room_busy[room.pk])
-            for room in location.rooms.filter(active=True).order_by("name")
-        ]
-    found = slots.find_slots(
-        zone=zone,
-        first_day=first_day,
-        last_day=last_day,
-        duration=appointment_type.duration,
-        buffer_after=appointment_type.buffer_after,
-        clinicians=[slots.ClinicianCalendar(c.pk, hours[c.pk], busy[c.pk]) for c in candidates],
-        closures=closures,
-        rooms=rooms,
-        now=now,
-        min_notice=practice.min_notice,
-        horizon=practice.horizon,
-        weekdays=weekdays if windows is None else sorted({w[0] for w in windows}),
-        times_of_day=times_of_day,
-        limit=limit if windows is None else None,
-    )
-    if windows is not None:
-        # "Tuesday evening or Saturday": a slot suits when any (day, hours) window holds it.
-        found = [s for s in found if _in_windows(s.start.astimezone(zone), windows)][:limit]
-    if appointment_type.needs_dry_needling_certification:
-        profiles = {c.pk: c.staff_profile for c in candidates}
-        found = [
-            s
-            for s in found
-            if profiles[s.clinician_id].dry_needling_certified(on=s.start.astimezone(zone).date())
-        ]
-    return found
+        room_ids = list(
+            location.rooms.filter(active=True).order_by("name").values_list("pk", flat=True)
+        )
+        if not room_ids:
+            return []
+    profiles = {c.pk: getattr(c, "staff_profile", None) for c in candidates}
+
+    def search(first: datetime.date, last: datetime.date, wanted: int | None) -> list:
+        busy, room_busy = _busy(ids, location, room_ids is not None, first, last, time_off)
+        found = slots.find_slots(
+            zone=zone,
+            first_day=first,
+            last_day=last,
+            duration=appointment_type.duration,
+            buffer_after=appointment_type.buffer_after,
+            clinicians=[slots.ClinicianCalendar(pk, hours[pk], busy.get(pk, ())) for pk in ids],
+            closures=closures,
+            rooms=None
+            if room_ids is None
+            else [slots.RoomCalendar(pk, room_busy.get(pk, ())) for pk in room_ids],
+            now=now,
+            min_notice=practice.min_notice,
+            horizon=practice.horizon,
+            weekdays=weekdays if windows is None else sorted({w[0] for w in windows}),
+            times_of_day=times_of_day,
+            limit=wanted if windows is None else None,
+        )
+        if windows is not None:
+            # "Tuesday evening or Saturday": a slot suits when any (day, hours) window holds it.
+            found = [s for s in found if _in_windows(s.start.astimezone(zone), windows)]
+        if appointment_type.needs_dry_needling_certification:
+            found = [
+                s
+                for s in found
+                if profiles[s.clinician_id].dry_needling_certified(
+                    on=s.start.astimezone(zone).date()
+                )
+            ]
+        return found
+
+    if limit is None:
+        return search(first_day, last_day, None)
+    found: list[slots.Slot] = []
+    first, days = first_day, _FIRST_READ_DAYS
+    while first <= last_day and len(found) < limit:
+        last = min(last_day, first + datetime.timedelta(days=days - 1))
+        found += search(first, last, limit - len(found))
+        first, days = last + datetime.timedelta(days=1), days * 2
+    return found[:limit]
 
 
 def _in_windows(local: datetime.datetime, windows) -> bool:

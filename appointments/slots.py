@@ -95,31 +95,36 @@ class Slot:
     room_id: int | None
 
 
+def _merged_bounds(intervals: Iterable[Interval]) -> tuple[list[datetime], list[datetime]]:
+    """Starts and ends (UTC) of the sorted, joined, non-empty intervals."""
+    ordered = sorted(
+        (i.start.astimezone(UTC), i.end.astimezone(UTC)) for i in intervals if i.start != i.end
+    )
+    starts: list[datetime] = []
+    ends: list[datetime] = []
+    for start, end in ordered:
+        if ends and start <= ends[-1]:
+            if end > ends[-1]:
+                ends[-1] = end
+        else:
+            starts.append(start)
+            ends.append(end)
+    return starts, ends
+
+
 def merge_intervals(intervals: Iterable[Interval]) -> list[Interval]:
     """Sorted, non-overlapping UTC intervals covering the same instants; empty ones dropped.
 
     Touching intervals are joined too: [9:00, 10:00) and [10:00, 11:00) cover [9:00, 11:00).
     """
-    ordered = sorted(
-        (i.start.astimezone(UTC), i.end.astimezone(UTC)) for i in intervals if i.start != i.end
-    )
-    merged: list[Interval] = []
-    for start, end in ordered:
-        if merged and start <= merged[-1].end:
-            if end > merged[-1].end:
-                merged[-1] = Interval(merged[-1].start, end)
-        else:
-            merged.append(Interval(start, end))
-    return merged
+    return [Interval(start, end) for start, end in zip(*_merged_bounds(intervals), strict=True)]
 
 
 class _Timeline:
     """Merged busy intervals, searchable with bisect."""
 
     def __init__(self, intervals: Iterable[Interval]) -> None:
-        merged = merge_intervals(intervals)
-        self._starts = [i.start for i in merged]
-        self._ends = [i.end for i in merged]
+        self._starts, self._ends = _merged_bounds(intervals)
 
     def clash_end(self, start: datetime, end: datetime) -> datetime | None:
         """End of the busy interval overlapping [start, end), or None when that is free.

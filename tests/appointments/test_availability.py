@@ -187,3 +187,44 @@ def test_weekday_and_time_of_day_filters(physio, london, follow_up) -> None:
     assert {d.strftime("%A") for d in local} == {"Tuesday", "Saturday"}
     assert min(d.time() for d in local) == datetime.time(17, 0)
     assert max(d.time() for d in local) == datetime.time(19, 15)
+
+
+def test_an_appointment_running_a_moment_over_still_blocks_the_next_start(
+    mornings, physio, london, follow_up
+) -> None:
+    AppointmentFactory(clinician=physio, location=london, starts_at=at(DAY, "10:00"),
+                       ends_at=at(DAY, "10:45") + datetime.timedelta(microseconds=500))  # fmt: skip
+
+    assert _starts(_find(follow_up, london)) == ["09:00", "09:15", "11:00", "11:15"]
+
+
+def test_a_buffer_from_the_evening_before_blocks_the_first_morning(physio, london) -> None:
+    WorkingHoursFactory(clinician=physio, location=london, weekday=Weekday.TUESDAY,
+                        start_time=datetime.time(0, 0), end_time=datetime.time(2, 0))  # fmt: skip
+    overnight = AppointmentTypeFactory(name="Overnight study", duration_minutes=60,
+                                       buffer_after_minutes=90)  # fmt: skip
+    AppointmentFactory(clinician=physio, location=london, appointment_type=overnight,
+                       starts_at=at(DAY - datetime.timedelta(days=1), "22:45"))  # fmt: skip
+    short = AppointmentTypeFactory(name="Check", duration_minutes=30)
+
+    assert _starts(_find(short, london)) == ["01:15", "01:30"]
+
+
+@pytest.mark.parametrize("limit", [1, 5, 40, 200])
+def test_a_limit_gives_the_earliest_of_all_the_free_times(limit, physio, london, follow_up) -> None:
+    for weekday in (Weekday.MONDAY, Weekday.THURSDAY):
+        WorkingHoursFactory(clinician=physio, location=london, weekday=weekday,
+                            start_time=datetime.time(9), end_time=datetime.time(12))  # fmt: skip
+    for week in range(3):
+        monday = DAY - datetime.timedelta(days=1) + datetime.timedelta(weeks=week)
+        AppointmentFactory(clinician=physio, location=london, starts_at=at(monday, "09:00"),
+                           ends_at=at(monday, "11:00"))  # fmt: skip
+    thursday_mid_mornings = [(Weekday.THURSDAY, datetime.time(10), datetime.time(11))]
+    last_day = DAY + datetime.timedelta(weeks=5)
+
+    for extra in ({}, {"windows": thursday_mid_mornings}):
+        everything = _find(follow_up, london, last_day=last_day, **extra)
+        limited = _find(follow_up, london, last_day=last_day, limit=limit, **extra)
+
+        assert everything
+        assert limited == everything[:limit]
