@@ -11,7 +11,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Concat
 from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -25,20 +26,24 @@ ROW_MINUTES = 15
 DEFAULT_OPEN = datetime.time(8, 0)
 DEFAULT_CLOSE = datetime.time(18, 0)
 
-#: What the calendars and the printed day list show of an appointment. Loading whole
-#: patient rows costs more than drawing a busy day, and each further join makes
-#: PostgreSQL plan longer than it reads: clinicians and locations come from the working
-#: hours already loaded instead.
+#: What the calendars show of an appointment. A patient row is wide and costs more to
+#: load than a busy day costs to draw, and every further join makes PostgreSQL plan
+#: longer than it reads: names come as plain values, clinicians and locations from the
+#: working hours already loaded. The printed day list also reads the patient and room.
 SHOWN_FIELDS = (
     "starts_at",
     "ends_at",
     "status",
     "source",
     "late_cancellation",
+    "patient",
     "clinician",
     "location",
     "room",
-    "appointment_type__name",
+    "appointment_type",
+)
+PRINTED_FIELDS = (
+    *SHOWN_FIELDS,
     "patient__first_name",
     "patient__last_name",
     "patient__date_of_birth",
@@ -46,12 +51,18 @@ SHOWN_FIELDS = (
 )
 
 
-def _appointments(queryset, *, with_rooms: bool = False) -> list[Appointment]:
-    related = (
-        ("patient", "appointment_type", "room") if with_rooms else ("patient", "appointment_type")
-    )
-    fields = (*SHOWN_FIELDS, "room__name") if with_rooms else SHOWN_FIELDS
-    return list(queryset.select_related(*related).only(*fields))
+def _appointments(queryset, *, printed: bool = False) -> list[Appointment]:
+    names = {
+        # Patient.full_name, read as one value.
+        "patient_name": Concat("patient__first_name", Value(" "), "patient__last_name"),
+        "type_name": F("appointment_type__name"),
+    }
+    if printed:
+        names["room_name"] = F("room__name")
+        queryset = queryset.select_related("patient").only(*PRINTED_FIELDS)
+    else:
+        queryset = queryset.only(*SHOWN_FIELDS)
+    return list(queryset.annotate(**names))
 
 
 def _attach(appointments: list[Appointment], field: str, known: dict, model) -> None:
@@ -173,7 +184,7 @@ def _bounds(blocks, appointments, zone) -> tuple[datetime.time, datetime.time]:
     return (min(opens, default=DEFAULT_OPEN), max(closes, default=DEFAULT_CLOSE))
 
 
-def day_grid(location: Location, day: datetime.date, *, with_rooms: bool = False) -> Grid:
+def day_grid(location: Location, day: datetime.date, *, printed: bool = False) -> Grid:
     zone = location.zone
     blocks = [
         b
@@ -184,7 +195,7 @@ def day_grid(location: Location, day: datetime.date, *, with_rooms: bool = False
     ]
     appointments = _appointments(
         Appointment.objects.filter(location=location).overlapping(*local_day_bounds(location, day)),
-        with_rooms=with_rooms,
+        printed=printed,
     )
     _attach(appointments, "location", {location.pk: location}, Location)
     _attach(appointments, "clinician", {b.clinician_id: b.clinician for b in blocks}, User)
@@ -330,8 +341,8 @@ def grid_rows_html(grid: Grid, *, can_book: bool, week_view: bool = False) -> Sa
                         f'href="{detail_url.format(a.pk)}">\n'
                         f'<span class="appt-time">{a.starts_at.astimezone(zone):%H:%M}–'
                         f"{a.ends_at.astimezone(zone):%H:%M}</span>\n"
-                        f'<span class="appt-patient">{escape(a.patient.full_name)}</span>\n'
-                        f'<span class="appt-type">{escape(a.appointment_type.name)}{where}</span>\n'
+                        f'<span class="appt-patient">{escape(a.patient_name)}</span>\n'
+                        f'<span class="appt-type">{escape(a.type_name)}{where}</span>\n'
                         f'<span class="badge status-badge status-{status}">'
                         f"{escape(status_labels.get(a.status, a.status))}</span>{online}\n"
                         "</a>\n"

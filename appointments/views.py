@@ -76,7 +76,7 @@ def calendar_day(request: HttpRequest) -> HttpResponse:
         return render(request, "appointments/calendar_day.html", {"form": form})
     day = day or timezone.localdate(timezone=location.zone)
     print_view = request.resolver_match.url_name == "day_print"
-    grid = day_grid(location, day, with_rooms=print_view)
+    grid = day_grid(location, day, printed=print_view)
     log_access(
         request,
         Action.PRINT if print_view else Action.LIST,
