@@ -17,7 +17,7 @@ from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_ratelimit.core import is_ratelimited
 
@@ -72,17 +72,29 @@ def _location(location_id: int) -> Location:
     return get_object_or_404(Location, pk=location_id)
 
 
+def _kind_offered(location: Location, type_id: int) -> tuple[AppointmentType, list[User]]:
+    """The service and the physiotherapists offering it online here, or 404."""
+    kind, offered = booking.online_type(location, type_id)
+    if kind is None:
+        raise Http404("This service cannot be booked online here.")
+    return kind, offered
+
+
 def _kind(location: Location, type_id: int) -> AppointmentType:
-    for kind in booking.online_types(location):
-        if kind.pk == type_id:
-            return kind
-    raise Http404("This service cannot be booked online here.")
+    return _kind_offered(location, type_id)[0]
 
 
-def _clinician(kind: AppointmentType, location: Location, clinician_id: int | None) -> User | None:
+def _clinician(
+    kind: AppointmentType,
+    location: Location,
+    clinician_id: int | None,
+    offered: list[User] | None = None,
+) -> User | None:
     if clinician_id is None:
         return None
-    for clinician in booking.online_clinicians(kind, location):
+    if offered is None:
+        offered = booking.online_clinicians(kind, location)
+    for clinician in offered:
         if clinician.pk == clinician_id:
             return clinician
     raise Http404("This physiotherapist cannot be booked online here.")
@@ -96,18 +108,31 @@ def _price_context(kind: AppointmentType, *, declared_new: bool | None) -> dict:
 
 
 def _slot_rows(slots: list[Slot], location: Location, clinicians: dict, link) -> list[dict]:
-    """Free times grouped by local day; evening and weekend times are flagged in words."""
+    """Free times grouped by local day; evening and weekend times are flagged in words.
+
+    A fortnight holds hundreds of times, so each day's name and each time's words are
+    put together here once rather than by template filters for every button.
+    """
     days: dict[datetime.date, dict] = {}
     for slot in slots:
         local = timezone.localtime(slot.start, location.zone)
-        day = days.setdefault(
-            local.date(), {"date": local.date(), "weekend": local.weekday() >= 5, "slots": []}
-        )
+        day = days.get(local.date())
+        if day is None:
+            day = days[local.date()] = {
+                "date": local.date(),
+                "name": dateformat.format(local, "l j F"),
+                "weekend": local.weekday() >= 5,
+                "slots": [],
+            }
+        evening = local.time() >= EVENING_FROM
+        time = f"{local:%H:%M}"
         day["slots"].append(
             {
-                "local": local,
-                "evening": local.time() >= EVENING_FROM,
-                "weekend": day["weekend"],
+                "time": time,
+                "label": f"{day['name']} at {time}"
+                + (", evening" if evening else "")
+                + (", weekend" if day["weekend"] else ""),
+                "evening": evening,
                 "clinician": clinicians.get(slot.clinician_id),
                 "link": link(slot),
                 "value": slot.start.isoformat(),
@@ -142,8 +167,7 @@ def service_list(request: HttpRequest, location_id: int) -> HttpResponse:
 @require_GET
 def clinician_list(request: HttpRequest, location_id: int, type_id: int) -> HttpResponse:
     location = _location(location_id)
-    kind = _kind(location, type_id)
-    clinicians = booking.online_clinicians(kind, location)
+    kind, clinicians = _kind_offered(location, type_id)
     return render(
         request,
         "booking/clinician_list.html",
@@ -155,11 +179,11 @@ def clinician_list(request: HttpRequest, location_id: int, type_id: int) -> Http
 @require_GET
 def slot_list(request: HttpRequest, location_id: int, type_id: int) -> HttpResponse:
     location = _location(location_id)
-    kind = _kind(location, type_id)
+    kind, offered = _kind_offered(location, type_id)
     form = ClinicianChoiceForm(request.GET)
     if not form.is_valid():
         return redirect("booking:clinicians", location.pk, kind.pk)
-    clinician = _clinician(kind, location, form.cleaned_data["clinician"])
+    clinician = _clinician(kind, location, form.cleaned_data["clinician"], offered)
     today = timezone.localtime(timezone.now(), location.zone).date()
     first_day = max(form.cleaned_data["start"] or today, today)
     last_day = first_day + datetime.timedelta(days=booking.DAYS_PER_PAGE - 1)
@@ -171,8 +195,9 @@ def slot_list(request: HttpRequest, location_id: int, type_id: int) -> HttpRespo
         clinician=clinician,
         first_day=first_day,
         last_day=last_day,
+        offered=offered,
     )
-    names = {c.pk: str(c) for c in booking.online_clinicians(kind, location)}
+    names = {c.pk: str(c) for c in offered}
     details_url = reverse("booking:details", args=[location.pk, kind.pk])
     any_clinician = clinician is None
 

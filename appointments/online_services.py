@@ -91,6 +91,15 @@ def online_types(location: Location) -> list[AppointmentType]:
     return [kind for kind in kinds if online_clinicians(kind, location)]
 
 
+def online_type(location: Location, type_id: int) -> tuple[AppointmentType | None, list[User]]:
+    """The type if it is one of ``online_types(location)``, with its online clinicians."""
+    kind = AppointmentType.objects.active().filter(online_bookable=True, pk=type_id).first()
+    if kind is None:
+        return None, []
+    offered = online_clinicians(kind, location)
+    return (kind if offered else None), offered
+
+
 def free_slots(
     *,
     appointment_type: AppointmentType,
@@ -99,13 +108,16 @@ def free_slots(
     first_day: datetime.date,
     last_day: datetime.date,
     now: datetime.datetime | None = None,
+    offered: list[User] | None = None,
 ) -> list[Slot]:
     """Free start times offered online; with any clinician, one slot per start time.
 
     Minimum notice and the horizon come from the practice settings through the slot finder.
+    ``offered`` is ``online_clinicians`` for the type and location when the caller has it.
     """
-    allowed = {c.pk for c in online_clinicians(appointment_type, location)}
-    if clinician is not None and clinician.pk not in allowed:
+    if offered is None:
+        offered = online_clinicians(appointment_type, location)
+    if clinician is not None and clinician.pk not in {c.pk for c in offered}:
         return []
     found = find_free_slots(
         appointment_type=appointment_type,
@@ -114,13 +126,14 @@ def free_slots(
         last_day=last_day,
         clinician=clinician,
         now=now,
+        among=offered,
     )
-    offered, seen = [], set()
+    slots, seen = [], set()
     for slot in found:
-        if slot.clinician_id in allowed and slot.start not in seen:
+        if slot.start not in seen:
             seen.add(slot.start)
-            offered.append(slot)
-    return offered
+            slots.append(slot)
+    return slots
 
 
 def _day_range(start: datetime.datetime, location: Location) -> tuple:
@@ -136,7 +149,6 @@ def offered_clinicians_at(
     clinician: User | None,
 ) -> list[int]:
     """Clinicians (ids) free online at exactly ``start``: the chosen one, or any."""
-    allowed = {c.pk for c in online_clinicians(appointment_type, location)}
     first_day, last_day = _day_range(start, location)
     found = find_free_slots(
         appointment_type=appointment_type,
@@ -144,8 +156,9 @@ def offered_clinicians_at(
         first_day=first_day,
         last_day=last_day,
         clinician=clinician,
+        among=online_clinicians(appointment_type, location),
     )
-    return [s.clinician_id for s in found if s.start == start and s.clinician_id in allowed]
+    return [s.clinician_id for s in found if s.start == start]
 
 
 def nearest_slots(

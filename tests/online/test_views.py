@@ -12,9 +12,14 @@ from django.utils import timezone
 
 from appointments import online_services as online
 from appointments.models import Appointment, Status
+from clinic.roles import Role
 from patients.models import Patient
-from tests.appointments.factories import AppointmentFactory, AppointmentTypeFactory
-from tests.factories import PatientFactory
+from tests.appointments.factories import (
+    AppointmentFactory,
+    AppointmentTypeFactory,
+    works_every_day,
+)
+from tests.factories import PatientFactory, RoomFactory, StaffProfileFactory, UserFactory
 
 from .conftest import local_slot, make_details, post_confirm
 
@@ -104,6 +109,44 @@ def test_evening_and_weekend_times_are_marked_in_words(visitor, clinic) -> None:
     assert '<span class="badge text-bg-dark">Evening</span>' in response.text
     assert '<span class="badge text-bg-warning">Weekend</span>' in response.text
     assert "at 18:00, evening" in response.text
+
+
+TIMES_PAGE_QUERIES = 11
+
+
+@pytest.mark.parametrize(("colleagues", "booked_per_day"), [(0, 1), (4, 5)])
+def test_the_times_page_queries_do_not_grow_with_the_schedule(
+    colleagues, booked_per_day, visitor, clinic, django_assert_max_num_queries
+) -> None:
+    location, kind = clinic["location"], clinic["kind"]
+    kind.needs_room = True
+    kind.save()
+    room = RoomFactory(location=location, name="Room 1")
+    RoomFactory(location=location, name="Room 2")
+    team = [clinic["clinician"]]
+    for number in range(colleagues):
+        colleague = UserFactory(first_name="Colleague", last_name=f"{number}",
+                                roles=[Role.PHYSIOTHERAPIST])  # fmt: skip
+        StaffProfileFactory(user=colleague, bookable_online=True)
+        works_every_day(colleague, location)
+        team.append(colleague)
+    for days in range(1, 15):
+        for index, member in enumerate(team):
+            for hour in range(9, 9 + booked_per_day):
+                AppointmentFactory(
+                    clinician=member,
+                    location=location,
+                    appointment_type=kind,
+                    room=room if index == 0 else None,
+                    starts_at=local_slot(location, days=days, hour=hour),
+                )
+    url = reverse("booking:times", args=[location.pk, kind.pk])
+
+    with django_assert_max_num_queries(TIMES_PAGE_QUERIES):
+        response = visitor.get(f"{url}?clinician=any")
+
+    assert response.status_code == 200
+    assert response.text.count('class="btn btn-outline-primary slot"') > 100
 
 
 def test_a_bad_clinician_choice_goes_back_to_the_list(visitor, clinic) -> None:
