@@ -1,5 +1,10 @@
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import ValidationError
+from django.db.models.functions import Lower
+from django.utils.html import format_html
+
+from clinic.pagination import COUNT_CAP
 
 from . import services
 from .forms import PatientAdminForm
@@ -24,14 +29,24 @@ class ArchivedFilter(admin.SimpleListFilter):
 @admin.register(Patient)
 class PatientAdmin(admin.ModelAdmin):
     form = PatientAdminForm
-    list_display = ["last_name", "first_name", "date_of_birth", "phone", "email", "archived_at"]
+    # Lean rows: a practice-wide search lists up to 25 patients, four columns each.
+    list_display = ["patient", "date_of_birth", "phone", "status"]
     list_filter = [ArchivedFilter, "funding", "sex"]
     search_fields = ["search_name", "=phone", "email"]
     show_full_result_count = False
     date_hierarchy = None
     readonly_fields = ["created_at", "updated_at", "created_by", "archived_at", "archived_by"]
     actions = ["archive_selected", "restore_selected"]
-    list_per_page = 50
+    list_per_page = 25
+    show_facets = admin.ShowFacets.NEVER
+
+    @admin.display(description="patient", ordering="last_name")
+    def patient(self, obj: Patient) -> str:
+        return f"{obj.last_name}, {obj.first_name}"
+
+    @admin.display(description="status", ordering="archived_at")
+    def status(self, obj: Patient) -> str:
+        return "Archived" if obj.archived_at else "Active"
 
     def get_actions(self, request):
         actions = super().get_actions(request)
@@ -41,11 +56,45 @@ class PatientAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
+    def get_ordering(self, request):
+        """While searching, name order as expressions: the (at most ``COUNT_CAP``) matches
+        are sorted by themselves instead of PostgreSQL walking the whole name index."""
+        if request.GET.get("q"):
+            return [Lower("last_name"), Lower("first_name"), "pk"]
+        return super().get_ordering(request)
+
     def get_search_results(self, request, queryset, search_term):
-        """Use the registry's own search (trigram-indexed on PostgreSQL)."""
+        """The registry's own search (trigram-indexed on PostgreSQL), cut at ``COUNT_CAP``
+        matches: the list then orders, counts and pages at most that many, whatever the
+        size of the registry (``changelist_view`` says when the search needs narrowing)."""
         if not search_term:
             return queryset, False
-        return queryset.search(search_term), False
+        found = queryset.search(search_term).order_by().values("pk")[:COUNT_CAP]
+        return queryset.filter(pk__in=found), False
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None and changelist.query and changelist.result_count >= COUNT_CAP:
+            search = self.get_queryset(request).search(changelist.query)
+            if search.order_by()[COUNT_CAP : COUNT_CAP + 1].exists():
+                self.message_user(
+                    request,
+                    f"More than {COUNT_CAP} patients match “{changelist.query}”: the list "
+                    f"shows {COUNT_CAP} of them. Type more of the name, or add a date of birth.",
+                    messages.WARNING,
+                )
+        return response
+
+    def action_checkbox(self, obj):
+        """The row's selection box, written directly (Django renders a form widget per row)."""
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" '
+            'aria-label="Select this object for an action - {}">',
+            ACTION_CHECKBOX_NAME,
+            obj.pk,
+            obj,
+        )
 
     def save_model(self, request, obj, form, change) -> None:
         if not change:

@@ -312,3 +312,44 @@ def test_patient_added_in_the_admin_gets_a_normalised_phone_and_an_author(
     patient = Patient.objects.get(last_name="Haddad")
     assert patient.phone == "+447912345678"
     assert patient.created_by == manager
+
+
+def test_admin_patient_search_matching_too_many_lists_the_cap_and_says_so(
+    manager_client, monkeypatch
+) -> None:
+    monkeypatch.setattr("patients.admin.COUNT_CAP", 3)
+    for first in ["Cal", "Ann", "Eve", "Bea", "Dee"]:
+        PatientFactory(first_name=first, last_name="Smith")
+
+    response = manager_client.get(reverse("admin:patients_patient_changelist"), {"q": "smi"})
+
+    shown = [p.first_name for p in response.context["cl"].result_list]
+    assert len(shown) == 3
+    assert shown == sorted(shown)
+    assert [str(m) for m in response.context["messages"]] == [
+        "More than 3 patients match “smi”: the list shows 3 of them. Type more of the name, "
+        "or add a date of birth."
+    ]
+
+
+def test_admin_patient_search_within_the_cap_lists_all_in_name_order(
+    manager_client, monkeypatch
+) -> None:
+    monkeypatch.setattr("patients.admin.COUNT_CAP", 3)
+    for first in ["Cal", "Ann", "Bea"]:
+        PatientFactory(first_name=first, last_name="Smith")
+
+    response = manager_client.get(reverse("admin:patients_patient_changelist"), {"q": "smi"})
+
+    assert [p.first_name for p in response.context["cl"].result_list] == ["Ann", "Bea", "Cal"]
+    assert not list(response.context["messages"])
+
+
+def test_admin_patient_rows_carry_a_labelled_selection_box(manager_client, patient) -> None:
+    page = manager_client.get(reverse("admin:patients_patient_changelist")).content.decode()
+
+    assert (
+        f'<input type="checkbox" name="_selected_action" value="{patient.pk}" '
+        f'class="action-select" aria-label="Select this object for an action - {patient}">'
+    ) in page
+    assert 'id="action-toggle"' in page
