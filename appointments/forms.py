@@ -38,22 +38,50 @@ class ClinicianField(forms.ModelChoiceField):
         return str(obj)
 
 
+class PickedFromListField(forms.ModelChoiceField):
+    """A choice among the objects the page has already read for its picker, so choosing
+    one costs no second query; without that list it asks the queryset as usual."""
+
+    listed: list | None = None
+
+    def to_python(self, value):
+        if self.listed is None or value in self.empty_values:
+            return super().to_python(value)
+        self.validate_no_null_characters(value)
+        try:
+            pk = int(value)
+        except (TypeError, ValueError):
+            pk = None
+        for obj in self.listed:
+            if obj.pk == pk:
+                return obj
+        raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+
+
 class CalendarDayForm(forms.Form):
-    location = forms.ModelChoiceField(queryset=Location.objects.all(), required=False)
+    location = PickedFromListField(queryset=Location.objects.all(), required=False)
     date = forms.DateField(
         required=False,
         validators=[validate_calendar_date],
         widget=forms.DateInput(attrs={"type": "date"}),
     )
+
+    def __init__(self, *args, locations: list[Location] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["location"].listed = locations
 
 
 class CalendarWeekForm(forms.Form):
-    clinician = ClinicianField(queryset=clinician_choices(), required=False)
+    clinician = PickedFromListField(queryset=clinician_choices(), required=False)
     date = forms.DateField(
         required=False,
         validators=[validate_calendar_date],
         widget=forms.DateInput(attrs={"type": "date"}),
     )
+
+    def __init__(self, *args, clinicians: list[User] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["clinician"].listed = clinicians
 
 
 def _local_datetime(day: datetime.date, at: datetime.time, location: Location) -> datetime.datetime:

@@ -63,7 +63,8 @@ def _template(request: HttpRequest, page: str, partial: str) -> str:
 
 @permission_required(VIEW, raise_exception=True)
 def calendar_day(request: HttpRequest) -> HttpResponse:
-    form = CalendarDayForm(request.GET)
+    locations = list(Location.objects.order_by("name"))
+    form = CalendarDayForm(request.GET, locations=locations)
     location = day = None
     if form.is_valid():
         location = form.cleaned_data["location"]
@@ -91,7 +92,7 @@ def calendar_day(request: HttpRequest) -> HttpResponse:
         "today": timezone.localdate(timezone=location.zone),
         "previous": day - datetime.timedelta(days=1),
         "next": day + datetime.timedelta(days=1),
-        "locations": Location.objects.order_by("name"),
+        "locations": locations,
         "print_view": print_view,
     }
     if context["print_view"]:
@@ -106,7 +107,8 @@ def calendar_day(request: HttpRequest) -> HttpResponse:
 
 @permission_required(VIEW, raise_exception=True)
 def calendar_week(request: HttpRequest) -> HttpResponse:
-    form = CalendarWeekForm(request.GET)
+    clinicians = list(physiotherapists())
+    form = CalendarWeekForm(request.GET, clinicians=clinicians)
     clinician = day = None
     if form.is_valid():
         clinician = form.cleaned_data["clinician"]
@@ -114,7 +116,9 @@ def calendar_week(request: HttpRequest) -> HttpResponse:
     elif request.GET:
         messages.error(request, "That week could not be opened; showing this week instead.")
     if clinician is None:
-        clinician = request.user if request.user.is_physiotherapist else physiotherapists().first()
+        clinician = (
+            request.user if request.user.is_physiotherapist else next(iter(clinicians), None)
+        )
     location = _default_location(clinician) if clinician else None
     if clinician is None or location is None:
         messages.info(request, "Add physiotherapists and a location in the admin site first.")
@@ -138,7 +142,7 @@ def calendar_week(request: HttpRequest) -> HttpResponse:
         "previous": monday - datetime.timedelta(days=7),
         "next": monday + datetime.timedelta(days=7),
         "today": timezone.localdate(timezone=location.zone),
-        "clinicians": physiotherapists(),
+        "clinicians": clinicians,
     }
     return render(
         request,
