@@ -13,7 +13,10 @@ PATIENT_PAGE_LIMIT = 20
 def patient_appointment_summary(patient: Patient) -> dict:
     """Upcoming and past appointments for the patient page, with attendance counts."""
     now = timezone.now()
-    appointments = patient.appointments.with_related()
+    # Read through the patient: each appointment knows its patient without joining it.
+    appointments = patient.appointments.select_related(
+        "clinician__staff_profile", "location", "room", "appointment_type"
+    )
     counts = patient.appointments.aggregate(
         no_shows=Count("pk", filter=Q(status=Status.NO_SHOW)),
         late_cancellations=Count("pk", filter=Q(status=Status.CANCELLED, late_cancellation=True)),
