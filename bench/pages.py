@@ -245,7 +245,7 @@ class Client:
         return response.status, content.decode("utf-8", "replace"), response, elapsed
 
 
-def _database_ready(args, env: dict) -> None:
+def database_ready(args, env: dict) -> None:
     url = urllib.parse.urlparse(args.database_url)
     if url.scheme.startswith("postgres"):
         import psycopg
@@ -262,7 +262,7 @@ def _database_ready(args, env: dict) -> None:
     subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v0"], env=env, check=True)
 
 
-def _seed_if_empty(args, env: dict) -> None:
+def seed_if_empty(args, env: dict) -> None:
     from appointments.models import Appointment
     from bench.dataset import USERNAME_PREFIX
 
@@ -287,7 +287,7 @@ def _seed_if_empty(args, env: dict) -> None:
     )
 
 
-def _serve(args, env: dict) -> subprocess.Popen:
+def serve(args, env: dict) -> subprocess.Popen:
     server = subprocess.Popen(
         [
             str(Path(PYTHON).parent / "gunicorn"),
@@ -440,8 +440,8 @@ def markdown(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def dataset_arguments(parser: argparse.ArgumentParser, *, workers: int) -> None:
+    """Which benchmark database (made and filled when missing) and how to serve it."""
     parser.add_argument(
         "--database-url",
         default=os.environ.get(
@@ -452,19 +452,13 @@ def main() -> None:
     parser.add_argument("--appointments", type=int, default=1_000_000)
     parser.add_argument("--clinicians", type=int, default=40)
     parser.add_argument("--locations", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=60)
-    parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=workers, help="gunicorn workers")
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--label", default="")
-    parser.add_argument(
-        "--only",
-        action="append",
-        default=[],
-        help="measure only pages whose name contains this text (repeatable; /healthz always)",
-    )
-    args = parser.parse_args()
 
+
+def bench_environment(args) -> dict:
+    """Point this process and its children at the benchmark database, create, migrate and
+    fill it when needed, and start Django here; returns the children's environment."""
     env = {
         **os.environ,
         "DATABASE_URL": args.database_url,
@@ -473,17 +467,35 @@ def main() -> None:
     }
     os.environ.update(env)
     os.chdir(ROOT)
-    sys.path.insert(0, str(ROOT))
-    _database_ready(args, env)
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    database_ready(args, env)
     import django
 
     django.setup()
+    seed_if_empty(args, env)
+    return env
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    dataset_arguments(parser, workers=2)
+    parser.add_argument("--rounds", type=int, default=60)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--label", default="")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        help="measure only pages whose name contains this text (repeatable; /healthz always)",
+    )
+    args = parser.parse_args()
+    env = bench_environment(args)
     from django.conf import settings
     from django.db import connections
 
     from bench import fixtures
 
-    _seed_if_empty(args, env)
     plan = fixtures.plan_make(bookings=args.rounds + args.warmup)
     if len(plan["booking_slots"]) < args.rounds + args.warmup:
         raise SystemExit("Not enough free times to book in the benchmark database.")
@@ -496,7 +508,7 @@ def main() -> None:
             for page in pages
             if page.group == "floor" or any(text.lower() in page.name.lower() for text in args.only)
         ]
-    server = _serve(args, env)
+    server = serve(args, env)
     booked: list[int] = []
     try:
         timings = measure(pages, Client(args.port, plan), args.rounds, args.warmup, booked)
