@@ -247,6 +247,8 @@ class Client:
 
 def database_ready(args, env: dict) -> None:
     url = urllib.parse.urlparse(args.database_url)
+    if url.scheme == "sqlite":
+        Path(url.path).parent.mkdir(parents=True, exist_ok=True)
     if url.scheme.startswith("postgres"):
         import psycopg
 
