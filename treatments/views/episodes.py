@@ -106,7 +106,15 @@ def episode_detail(request: HttpRequest, patient_pk: int, pk: int) -> HttpRespon
     assessments = _episode_assessments(episode)
     progress = episode_progress(episode, assessments)
     interventions = list(episode.plan.interventions.order_by("started_on", "pk"))
-    notes = list(episode.notes.select_related("appointment__location"))
+    # The list shows each visit's date and whether its note is signed: read only that.
+    notes = list(
+        episode.notes.select_related("appointment__location").only(
+            "signed_at",
+            "episode_id",
+            "appointment__starts_at",
+            "appointment__location__time_zone",
+        )
+    )
     context = {
         "patient": episode.patient,
         "episode": episode,
