@@ -1,7 +1,10 @@
 import datetime
 
 from django import forms
+from django.forms.models import ModelChoiceIterator
 from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 
 from clinic.models import Location, Room, User
 from clinic.roles import Role
@@ -38,50 +41,96 @@ class ClinicianField(forms.ModelChoiceField):
         return str(obj)
 
 
-class PickedFromListField(forms.ModelChoiceField):
-    """A choice among the objects the page has already read for its picker, so choosing
-    one costs no second query; without that list it asks the queryset as usual."""
+class Select(forms.Select):
+    """Django's select drawn in Python, the same HTML without a template per option. Named
+    Select so that crispy forms gives it the same "select" class."""
 
+    def render(self, name, value, attrs=None, renderer=None) -> SafeString:
+        widget = self.get_context(name, value, attrs)["widget"]
+        html = [f'<select name="{escape(widget["name"])}"{_attrs_html(widget["attrs"])}>']
+        for group_name, options, _index in widget["optgroups"]:
+            if group_name:
+                html.append(f'\n  <optgroup label="{escape(group_name)}">')
+            for option in options:
+                html.append(
+                    f'\n  <option value="{escape(option["value"])}"'
+                    f"{_attrs_html(option['attrs'])}>{escape(option['label'])}</option>\n"
+                )
+            if group_name:
+                html.append("\n  </optgroup>")
+        html.append("\n</select>")
+        return mark_safe("".join(html))
+
+
+def _attrs_html(attrs: dict) -> str:
+    """As django/forms/widgets/attrs.html writes them."""
+    return "".join(
+        f" {name}" if value is True else f' {name}="{escape(value)}"'
+        for name, value in attrs.items()
+        if value is not False
+    )
+
+
+class ListedChoiceIterator(ModelChoiceIterator):
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.field.options():
+            yield self.choice(obj)
+
+    def __len__(self) -> int:
+        return len(self.field.options()) + (self.field.empty_label is not None)
+
+    def __bool__(self) -> bool:
+        return self.field.empty_label is not None or bool(self.field.options())
+
+
+class ListedChoiceField(forms.ModelChoiceField):
+    """A model choice whose options are read once, in one plain query, and then serve both
+    checking the choice and drawing the picker; a page that has read them already hands
+    them over as ``listed``."""
+
+    iterator = ListedChoiceIterator
+    widget = Select
     listed: list | None = None
 
+    def options(self) -> list:
+        if self.listed is None:
+            self.listed = list(self.queryset)
+        return self.listed
+
     def to_python(self, value):
-        if self.listed is None or value in self.empty_values:
-            return super().to_python(value)
+        if value in self.empty_values:
+            return None
         self.validate_no_null_characters(value)
+        if isinstance(value, self.queryset.model):
+            value = value.pk
         try:
             pk = int(value)
         except (TypeError, ValueError):
             pk = None
-        for obj in self.listed:
+        for obj in self.options():
             if obj.pk == pk:
                 return obj
         raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
 
 
 class CalendarDayForm(forms.Form):
-    location = PickedFromListField(queryset=Location.objects.all(), required=False)
+    location = ListedChoiceField(queryset=Location.objects.all(), required=False)
     date = forms.DateField(
         required=False,
         validators=[validate_calendar_date],
         widget=forms.DateInput(attrs={"type": "date"}),
     )
-
-    def __init__(self, *args, locations: list[Location] | None = None, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["location"].listed = locations
 
 
 class CalendarWeekForm(forms.Form):
-    clinician = PickedFromListField(queryset=clinician_choices(), required=False)
+    clinician = ListedChoiceField(queryset=clinician_choices(), required=False)
     date = forms.DateField(
         required=False,
         validators=[validate_calendar_date],
         widget=forms.DateInput(attrs={"type": "date"}),
     )
-
-    def __init__(self, *args, clinicians: list[User] | None = None, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["clinician"].listed = clinicians
 
 
 def _local_datetime(day: datetime.date, at: datetime.time, location: Location) -> datetime.datetime:
@@ -227,11 +276,13 @@ DAY_PART_HOURS = {
 
 
 class FindSlotsForm(forms.Form):
-    appointment_type = forms.ModelChoiceField(
+    appointment_type = ListedChoiceField(
         queryset=AppointmentType.objects.active(), label="Appointment type"
     )
-    location = forms.ModelChoiceField(queryset=Location.objects.all())
-    clinician = ClinicianField(queryset=clinician_choices(), required=False, empty_label="Anyone")
+    location = ListedChoiceField(queryset=Location.objects.all())
+    clinician = ListedChoiceField(
+        queryset=clinician_choices(), required=False, empty_label="Anyone"
+    )
     from_date = forms.DateField(
         label="From",
         required=False,

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -64,7 +64,8 @@ def _template(request: HttpRequest, page: str, partial: str) -> str:
 @permission_required(VIEW, raise_exception=True)
 def calendar_day(request: HttpRequest) -> HttpResponse:
     locations = list(Location.objects.order_by("name"))
-    form = CalendarDayForm(request.GET, locations=locations)
+    form = CalendarDayForm(request.GET)
+    form.fields["location"].listed = locations
     location = day = None
     if form.is_valid():
         location = form.cleaned_data["location"]
@@ -108,7 +109,8 @@ def calendar_day(request: HttpRequest) -> HttpResponse:
 @permission_required(VIEW, raise_exception=True)
 def calendar_week(request: HttpRequest) -> HttpResponse:
     clinicians = list(physiotherapists())
-    form = CalendarWeekForm(request.GET, clinicians=clinicians)
+    form = CalendarWeekForm(request.GET)
+    form.fields["clinician"].listed = clinicians
     clinician = day = None
     if form.is_valid():
         clinician = form.cleaned_data["clinician"]
@@ -355,7 +357,7 @@ def appointment_status(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required(VIEW, raise_exception=True)
 def find_slots(request: HttpRequest) -> HttpResponse:
     form = FindSlotsForm(request.GET or None)
-    found = None
+    context = {"form": form, "found": None}
     if form.is_valid():
         data = form.cleaned_data
         first_day = data["from_date"]
@@ -370,17 +372,26 @@ def find_slots(request: HttpRequest) -> HttpResponse:
             windows=form.windows(),
             limit=60,
         )
-        names = {u.pk: u for u in physiotherapists()}
+        names = {u.pk: u for u in form.fields["clinician"].options()}
         zone = data["location"].zone
-        found = [
-            {
-                "slot": slot,
-                "local": slot.start.astimezone(zone),
-                "clinician": names.get(slot.clinician_id),
-            }
+        context["found"] = [
+            _free_time(slot.start.astimezone(zone), names.get(slot.clinician_id), slot.clinician_id)
             for slot in found
         ]
-    return render(request, "appointments/find_slots.html", {"form": form, "found": found})
+        context["can_book"] = request.user.has_perm(BOOK)
+    return render(request, "appointments/find_slots.html", context)
+
+
+def _free_time(local: datetime.datetime, clinician: User | None, clinician_id: int) -> dict:
+    """One row of free times, its words and booking link put together once."""
+    time = dateformat.time_format(local, "H:i")
+    return {
+        "when": f"{dateformat.format(local, 'D j M Y')}, {time}",
+        "clinician": clinician,
+        "clinician_id": clinician_id,
+        "date": local.date().isoformat(),
+        "time": time,
+    }
 
 
 @permission_required(BOOK, raise_exception=True)
