@@ -21,7 +21,7 @@ from appointments.models import (
 )
 from clinic.roles import Role
 from patients.models import Patient
-from tests.factories import LocationFactory, PatientFactory, UserFactory
+from tests.factories import LocationFactory, PatientFactory, RoomFactory, UserFactory
 
 from .factories import (
     AppointmentFactory,
@@ -189,6 +189,32 @@ def test_week_view_shows_a_clinicians_week_with_their_appointments(
     assert "Follow-up · Hackney" in appointment_card(response, friday)
 
 
+def test_names_in_the_day_and_week_grids_are_escaped(front_desk_client, clinic) -> None:
+    odd = UserFactory(first_name="<b>Ann</b>", last_name="O'Hara", roles=[Role.PHYSIOTHERAPIST])
+    WorkingHoursFactory(clinician=odd, location=clinic, weekday=DAY.weekday())
+    elsewhere = LocationFactory(name="Smith & <i>Jones</i>")
+    AppointmentFactory(
+        clinician=odd, location=clinic, starts_at=at(DAY, "10:00"),
+        patient=PatientFactory(first_name="<script>alert(1)</script>", last_name="D'Arcy"),
+        appointment_type=AppointmentTypeFactory(name="Knee & <u>hip</u>"),
+    )  # fmt: skip
+    AppointmentFactory(clinician=odd, location=elsewhere, starts_at=at(DAY, "15:00"))
+
+    day = text(front_desk_client.get(day_url(clinic)))
+    week = text(
+        front_desk_client.get(
+            f"{reverse('appointments:week')}?clinician={odd.pk}&date={DAY.isoformat()}"
+        )
+    )
+
+    for page in (day, week):
+        assert "<script>" not in page and "<b>Ann" not in page and "<u>" not in page
+        assert escape("<script>alert(1)</script> D'Arcy") in page
+        assert escape("Knee & <u>hip</u>") in page
+    assert escape(f"Book 09:00 on {DAY:%a %d %b} with <b>Ann</b> O'Hara") in day
+    assert escape("· Smith & <i>Jones</i>") in week and "<i>" not in week
+
+
 @pytest.mark.parametrize(
     "query",
     ["clinician=abc", "date=2026-02-30", "clinician=\x00", "date=9999-12-31", "date=0001-01-01"],
@@ -220,6 +246,25 @@ def test_print_view_lists_the_day_per_clinician_with_patient_details(
     assert "Back to the calendar" in text(response)
 
 
+def test_print_view_gives_each_appointments_room_or_a_dash(
+    front_desk_client, physio, clinic, follow_up
+) -> None:
+    room = RoomFactory(location=clinic, name="Gym & pool")
+    AppointmentFactory(clinician=physio, location=clinic, appointment_type=follow_up,
+                       room=room, starts_at=at(DAY, "10:00"))  # fmt: skip
+    AppointmentFactory(clinician=physio, location=clinic, appointment_type=follow_up,
+                       starts_at=at(DAY, "11:00"))  # fmt: skip
+
+    response = front_desk_client.get(
+        f"{reverse('appointments:day_print')}?location={clinic.pk}&date={DAY.isoformat()}"
+    )
+
+    rows = re.findall(r"<tr><td>(\d\d:\d\d)–.*?</tr>", text(response))
+    assert rows == ["10:00", "11:00"]
+    assert "<td>Follow-up</td><td>Gym &amp; pool</td>" in text(response)
+    assert "<td>Follow-up</td><td>—</td>" in text(response)
+
+
 def _day_of_appointments(location, clinicians: int, per_clinician: int) -> None:
     short = AppointmentTypeFactory(name="Short", duration_minutes=30)
     other = LocationFactory(name="Hackney")
@@ -236,10 +281,11 @@ def _day_of_appointments(location, clinicians: int, per_clinician: int) -> None:
             )
 
 
-# Session, user, permissions, location, hours, appointments, time off, closures, profile,
-# locations: the same whatever the number of clinicians and appointments.
-DAY_VIEW_QUERIES = 13  # one INSERT into the access log
-WEEK_VIEW_QUERIES = 14
+# Session, user, roles, locations (or clinicians) for the picker, hours, appointments,
+# time off, closures, one INSERT into the access log, and the people or places seen only
+# through an appointment: the same whatever the number of clinicians and appointments.
+DAY_VIEW_QUERIES = 10
+WEEK_VIEW_QUERIES = 12
 
 
 @pytest.mark.parametrize(("clinicians", "per_clinician"), [(3, 4), (10, 12)])
@@ -334,6 +380,33 @@ def test_find_looks_for_tuesday_evening_or_saturday(
     assert min(saturday) == "08:00"
     assert max(saturday) == "19:15"
     assert 'value="1-evening" id="when-1-evening" checked' in text(response)
+
+
+# Session, user, roles, type, location, the practice's rules, clinicians, hours, time off,
+# closures, and the appointments of each widening pass of the slot finder (two days, then
+# four, then eight: three at most for a week): the same however full the diary.
+FIND_QUERIES = 14
+
+
+@pytest.mark.parametrize("per_day", [1, 12])
+def test_find_queries_do_not_grow_with_the_schedule(
+    per_day, front_desk_client, physio, colleague, london, follow_up, django_assert_max_num_queries
+) -> None:
+    PracticeSettings.load()
+    for clinician in (physio, colleague):
+        for slot in range(per_day):
+            AppointmentFactory(
+                clinician=clinician, location=london, appointment_type=follow_up,
+                starts_at=at(DAY, "08:00") + datetime.timedelta(hours=slot),
+            )  # fmt: skip
+
+    with django_assert_max_num_queries(FIND_QUERIES):
+        response = front_desk_client.get(find_url(london, follow_up, weeks=1))
+
+    assert response.status_code == 200
+    times = re.findall(r"<td>\w{3} \d+ \w{3} \d{4}, \d\d:\d\d</td>", text(response))
+    assert times
+    assert text(response).count(">Book</a>") == len(times)
 
 
 def test_find_says_so_when_nothing_is_free(front_desk_client, london, follow_up) -> None:
