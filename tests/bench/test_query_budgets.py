@@ -1,0 +1,140 @@
+"""Query budgets of the key pages: exactly this many queries, whatever the amount of data.
+
+Each page is requested with a little data and with several times more; both must cost
+the same number of queries (the budgets count the signed-in session, the person and their
+roles, and the access-log INSERT every patient-data page writes). The calendar, free-time
+and booking pages have theirs beside their own tests in tests/appointments/.
+"""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from appointments.models import Status
+from tests.appointments.factories import AppointmentFactory
+from tests.factories import PatientFactory
+from tests.treatments.note_factories import draft_note, visit_for
+from tests.treatments.plan_factories import episode_for
+from treatments import services
+from treatments.models import ClinicalSettings
+
+pytestmark = pytest.mark.django_db
+
+SMALL, LARGE = 3, 30
+
+#: Session, person with staff profile, roles, matching ids, one page of rows, access log.
+SEARCH_QUERIES = 6
+#: The above without the search, plus the patient, their attendance counts, upcoming and
+#: past appointments.
+PATIENT_PAGE_QUERIES = 8
+#: A physiotherapist also sees the episodes and their latest scores.
+PATIENT_PAGE_PHYSIO_QUERIES = 10
+#: The episode page and its chart: the same however many visits and assessments.
+EPISODE_PAGE_QUERIES = 9
+EPISODE_CHART_QUERIES = 8
+#: Session, person, their device (two-factor), roles, count, two singleton checks for the
+#: menu, one page of rows.
+ADMIN_SEARCH_QUERIES = 8
+
+
+def _registry(size: int) -> None:
+    for n in range(size):
+        PatientFactory(
+            first_name=f"Ann{n:02d}",
+            last_name="Smith",
+            date_of_birth=datetime.date(1980, 1, 1 + n % 28),
+            phone=f"+4479111234{n:02d}",
+        )
+
+
+@pytest.mark.parametrize("size", [SMALL, LARGE])
+@pytest.mark.parametrize("query", ["smi", "Ann01 Smith", "02/01/1980", "07911 123401"])
+def test_patient_search_as_you_type(
+    front_desk_client, django_assert_num_queries, size: int, query: str
+) -> None:
+    _registry(size)
+    with django_assert_num_queries(SEARCH_QUERIES):
+        response = front_desk_client.get(
+            reverse("patients:list"), {"q": query}, headers={"HX-Request": "true"}
+        )
+    assert response.status_code == 200
+    assert "Smith, Ann01" in response.content.decode()
+
+
+def _appointments(patient, size: int) -> None:
+    now = timezone.now()
+    for n in range(size):
+        AppointmentFactory(
+            patient=patient,
+            starts_at=now + datetime.timedelta(days=n + 1, hours=n % 5),
+        )
+        AppointmentFactory(
+            patient=patient,
+            starts_at=now - datetime.timedelta(days=n + 1, hours=n % 5),
+            status=Status.COMPLETED,
+        )
+
+
+@pytest.mark.parametrize("size", [SMALL, LARGE])
+def test_patient_page(front_desk_client, patient, django_assert_num_queries, size) -> None:
+    _appointments(patient, size)
+    with django_assert_num_queries(PATIENT_PAGE_QUERIES):
+        response = front_desk_client.get(patient.get_absolute_url())
+    assert response.status_code == 200
+    assert len(response.context["past_appointments"]) == min(size, 20)
+
+
+@pytest.mark.parametrize("size", [SMALL, LARGE])
+def test_patient_page_for_a_physiotherapist(
+    physio_client, physio, patient, django_assert_num_queries, size
+) -> None:
+    _appointments(patient, size)
+    for _ in range(size // 3):
+        episode_for(patient, physio)
+    with django_assert_num_queries(PATIENT_PAGE_PHYSIO_QUERIES):
+        response = physio_client.get(patient.get_absolute_url())
+    assert response.status_code == 200
+
+
+def _episode(patient, physio, visits: int):
+    ClinicalSettings.load()
+    episode = episode_for(patient, physio)
+    for n in range(visits):
+        visit = visit_for(patient, physio, ago=datetime.timedelta(days=n + 1))
+        note = draft_note(visit, episode, physio, subjective="Stairs easier.", nprs=5)
+        services.note_sign(note=note, by=physio)
+    return episode
+
+
+@pytest.mark.parametrize("size", [SMALL, LARGE])
+def test_episode_page_with_its_visits(
+    physio_client, physio, patient, django_assert_num_queries, size
+) -> None:
+    episode = _episode(patient, physio, size)
+    with django_assert_num_queries(EPISODE_PAGE_QUERIES):
+        response = physio_client.get(episode.get_absolute_url())
+    assert response.status_code == 200
+    assert len(response.context["notes"]) == size
+
+
+@pytest.mark.parametrize("size", [SMALL, LARGE])
+def test_episode_chart(physio_client, physio, patient, django_assert_num_queries, size) -> None:
+    episode = _episode(patient, physio, size)
+    with django_assert_num_queries(EPISODE_CHART_QUERIES):
+        response = physio_client.get(
+            reverse("treatments:episode_chart", args=[patient.pk, episode.pk])
+        )
+    assert response.status_code == 200
+    assert response.content.startswith(b"<svg")
+
+
+@pytest.mark.parametrize("size", [SMALL, LARGE])
+def test_admin_patient_search(manager_client, django_assert_num_queries, size) -> None:
+    _registry(size)
+    url = reverse("admin:patients_patient_changelist")
+    with django_assert_num_queries(ADMIN_SEARCH_QUERIES):
+        response = manager_client.get(url, {"q": "smith"})
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == size
