@@ -12,7 +12,9 @@ from appointments.availability import find_free_slots
 from appointments.models import Appointment, AppointmentType, local_day_bounds
 from bench.dataset import Size, dataset_build
 from clinic.models import Location, User
+from clinic.pagination import COUNT_CAP
 from patients.models import Patient
+from patients.views import NAME_ORDER
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -107,6 +109,11 @@ def test_patient_search_uses_an_index(dataset, kind: str) -> None:
 
     assert someone in found or kind == "name fragment"
     assert scans_of(found.all()[:PAGE]) == set()
+    # What the patient list runs: the ids of up to 501 matches, then one page of them.
+    ids = found.order_by().values_list("pk", flat=True)[: COUNT_CAP + 1]
+    assert scans_of(ids) == set()
+    page = Patient.objects.filter(pk__in=list(ids)[:COUNT_CAP]).order_by(*NAME_ORDER)[:PAGE]
+    assert scans_of(page) == set()
 
 
 def test_the_availability_query_reads_appointments_by_index(flagship) -> None:
