@@ -13,6 +13,8 @@ ALLOWED_HOSTS = ["*"]
 # REPORTS_DATABASE_URL is not read: the tests of the reports replica add their own "reports"
 # alias, a mirror of this database (tests/reports/test_replica.py).
 DATABASES = {"default": database_from_env(sqlite_database(":memory:"))}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # threads in the race tests close their own
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {

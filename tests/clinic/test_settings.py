@@ -130,3 +130,16 @@ def test_local_settings_default_to_the_sqlite_file_beside_manage_py() -> None:
         str(BASE_DIR / "db.sqlite3"),
         "IMMEDIATE",
     ]
+
+
+def test_local_settings_keep_each_workers_sqlite_connection_open() -> None:
+    code = (
+        SETUP + "; from django.conf import settings; d = settings.DATABASES['default'];"
+        " print(d['CONN_MAX_AGE'], d['CONN_HEALTH_CHECKS'])"
+    )
+    assert run_python(code, "clinic.settings.local").stdout.split() == ["started", "60", "True"]
+    assert run_python(code, "clinic.settings.local", CONN_MAX_AGE="0").stdout.split() == [
+        "started",
+        "0",
+        "True",
+    ]
