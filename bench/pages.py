@@ -374,8 +374,11 @@ def _admin_peer(name: str, rows: dict, group: str) -> dict | None:
     return None
 
 
-def targets_check(rows: dict) -> list[dict]:
+def targets_check(rows: dict, database: str) -> list[dict]:
+    """The issue's targets. The comparisons with the Django admin apply on PostgreSQL with
+    the full dataset; the embedded SQLite database must meet the page targets."""
     checks = []
+    compare = database == "postgresql"
 
     def add(what: str, value: float, limit: float, smaller: bool) -> None:
         met = value < limit if smaller else value >= limit
@@ -393,7 +396,7 @@ def targets_check(rows: dict) -> list[dict]:
                 True,
             )
             peer = _admin_peer(name, rows, "admin-default")
-            if peer:
+            if peer and compare:
                 add(
                     f"{name}: times faster than the default admin",
                     peer["median_ms"] / row["median_ms"],
@@ -401,7 +404,7 @@ def targets_check(rows: dict) -> list[dict]:
                     False,
                 )
         peer = _admin_peer(name, rows, "admin-default")
-        if row["group"] == "admin-tuned" and peer:
+        if row["group"] == "admin-tuned" and peer and compare:
             add(
                 f"{name}: times faster than the default admin",
                 peer["median_ms"] / row["median_ms"],
@@ -532,7 +535,7 @@ def main() -> None:
         "day_location": plan["location_name"],
         "pages": rows,
     }
-    result["targets"] = targets_check(rows)
+    result["targets"] = targets_check(rows, database)
     text = markdown(result)
     RESULTS.mkdir(exist_ok=True)
     for stem in (label, "latest"):
