@@ -15,7 +15,7 @@ from functools import partial
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -142,9 +142,6 @@ def _enqueue(
     if not may_email(patient, kind):
         return None, False
     key = _dedupe_key(kind, anchor)
-    existing = OutboxMessage.objects.filter(dedupe_key=key).first()
-    if existing is not None:
-        return existing, False
     text, html = _render(kind, _appointment_context(kind, anchor, occurrences))
     method = ics.Method.CANCEL if kind == Kind.CANCELLATION else ics.Method.REQUEST
     invitation = ics.invitation(
@@ -154,19 +151,33 @@ def _enqueue(
         attendee_email=patient.email,
         attendee_name=patient.full_name,
     )
-    return OutboxMessage.objects.get_or_create(
+    return outbox_add(
         dedupe_key=key,
-        defaults={
-            "kind": kind,
-            "appointment": anchor,
-            "patient": patient,
-            "to": patient.email,
-            "subject": _subject(kind, anchor, len(occurrences)),
-            "body_text": text,
-            "body_html": html,
-            "ics": invitation,
-        },
+        kind=kind,
+        appointment=anchor,
+        patient=patient,
+        to=patient.email,
+        subject=_subject(kind, anchor, len(occurrences)),
+        body_text=text,
+        body_html=html,
+        ics=invitation,
     )
+
+
+def outbox_add(*, dedupe_key: str, **fields) -> tuple[OutboxMessage, bool]:
+    """The message with this key, written now unless another request just wrote it.
+
+    Goes straight to the insert: a new message is the usual case, so this costs one
+    query fewer than ``get_or_create``; a key taken already gives back that message.
+    """
+    try:
+        with transaction.atomic():
+            return OutboxMessage.objects.create(dedupe_key=dedupe_key, **fields), True
+    except IntegrityError:
+        existing = OutboxMessage.objects.filter(dedupe_key=dedupe_key).first()
+        if existing is None:
+            raise
+        return existing, False
 
 
 def _deliver_on_commit(message: OutboxMessage) -> None:
@@ -205,17 +216,15 @@ def queue_waitlist_offer(*, entry: WaitlistEntry, appointment: Appointment) -> O
         "appointment_type": entry.appointment_type.name,
     }
     text, html = _render(Kind.WAITLIST_OFFER, context)
-    message, created = OutboxMessage.objects.get_or_create(
+    message, created = outbox_add(
         dedupe_key=f"waitlist_offer:{entry.pk}:{appointment.pk}",
-        defaults={
-            "kind": Kind.WAITLIST_OFFER,
-            "appointment": appointment,
-            "patient": patient,
-            "to": patient.email,
-            "subject": f"An earlier appointment is free: {when} · {settings.PRACTICE_NAME}"[:200],
-            "body_text": text,
-            "body_html": html,
-        },
+        kind=Kind.WAITLIST_OFFER,
+        appointment=appointment,
+        patient=patient,
+        to=patient.email,
+        subject=f"An earlier appointment is free: {when} · {settings.PRACTICE_NAME}"[:200],
+        body_text=text,
+        body_html=html,
     )
     if created:
         _deliver_on_commit(message)
@@ -258,15 +267,17 @@ def queue_due_reminders(now: datetime.datetime | None = None) -> int:
 
 def _not_to_send(message: OutboxMessage, now: datetime.datetime) -> str:
     """Why a queued message would now mislead the patient, or "" when it is still right."""
-    appointment = message.appointment
-    if message.kind in (Kind.CANCELLATION, Kind.WAITLIST_OFFER) or appointment is None:
+    if message.kind in (Kind.CANCELLATION, Kind.WAITLIST_OFFER) or message.appointment_id is None:
         return ""
     later = OutboxMessage.objects.filter(
-        appointment=appointment, kind__in=(Kind.CHANGE, Kind.CANCELLATION), pk__gt=message.pk
+        appointment_id=message.appointment_id,
+        kind__in=(Kind.CHANGE, Kind.CANCELLATION),
+        pk__gt=message.pk,
     )
     if later.exists():
         return "a later change or cancellation replaces it"
     if message.kind == Kind.REMINDER:
+        appointment = message.appointment
         if appointment.status != Status.BOOKED:
             return f"the appointment is {appointment.get_status_display().lower()}"
         if appointment.starts_at <= now:

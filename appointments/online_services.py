@@ -522,18 +522,16 @@ def queue_email(
         attendee_email=to,
         attendee_name=name,
     )
-    message, created = OutboxMessage.objects.get_or_create(
+    message, created = notifications.outbox_add(
         dedupe_key=notifications._dedupe_key(kind, anchor),
-        defaults={
-            "kind": kind,
-            "appointment": anchor,
-            "patient": anchor.patient,
-            "to": to,
-            "subject": notifications._subject(kind, anchor, 1),
-            "body_text": text,
-            "body_html": html,
-            "ics": invitation,
-        },
+        kind=kind,
+        appointment=anchor,
+        patient=anchor.patient,
+        to=to,
+        subject=notifications._subject(kind, anchor, 1),
+        body_text=text,
+        body_html=html,
+        ics=invitation,
     )
     if created:
         notifications._deliver_on_commit(message)

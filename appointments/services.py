@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from clinic.models import Location, Room, User
@@ -89,30 +89,38 @@ def clashes(
     exclude: Iterable[int] = (),
 ) -> list[str]:
     """Every clash with live appointments, each named so the user knows what to change."""
-    overlapping = (
+    involved = Q(clinician=clinician) | Q(patient=patient)
+    if room is not None:
+        involved |= Q(room=room)
+    overlapping = list(
         Appointment.objects.live()
         .overlapping(starts_at, ends_at)
         .exclude(pk__in=list(exclude))
+        .filter(involved)
         .select_related("patient", "clinician__staff_profile", "location", "room")
     )
     found = []
-    for other in overlapping.filter(clinician=clinician):
-        found.append(
-            f"{other.clinician} already has {other.patient.full_name} from "
-            f"{_fmt(other.starts_at, other.location)} to {_fmt(other.ends_at, other.location)}."
-        )
-    if room is not None:
-        for other in overlapping.filter(room=room).exclude(clinician=clinician):
+    for other in overlapping:
+        if other.clinician_id == clinician.pk:
             found.append(
-                f"{room.name} is taken by {other.clinician} from "
+                f"{other.clinician} already has {other.patient.full_name} from "
                 f"{_fmt(other.starts_at, other.location)} to {_fmt(other.ends_at, other.location)}."
             )
-    for other in overlapping.filter(patient=patient).exclude(clinician=clinician):
-        found.append(
-            f"{patient.full_name} already has an appointment with {other.clinician} at "
-            f"{other.location} from {_fmt(other.starts_at, other.location)} to "
-            f"{_fmt(other.ends_at, other.location)}."
-        )
+    if room is not None:
+        for other in overlapping:
+            if other.room_id == room.pk and other.clinician_id != clinician.pk:
+                found.append(
+                    f"{room.name} is taken by {other.clinician} from "
+                    f"{_fmt(other.starts_at, other.location)} to "
+                    f"{_fmt(other.ends_at, other.location)}."
+                )
+    for other in overlapping:
+        if other.patient_id == patient.pk and other.clinician_id != clinician.pk:
+            found.append(
+                f"{patient.full_name} already has an appointment with {other.clinician} at "
+                f"{other.location} from {_fmt(other.starts_at, other.location)} to "
+                f"{_fmt(other.ends_at, other.location)}."
+            )
     return found
 
 
@@ -186,7 +194,10 @@ def _validate_request(request: BookingRequest, *, exclude: Iterable[int] = ()) -
         errors.append(f"{kind.name} is no longer offered.")
     if not clinician.is_active:
         errors.append(f"{clinician} no longer works here.")
-    if kind.clinicians.exists() and not kind.clinicians.filter(pk=clinician.pk).exists():
+    offering = kind.clinicians.aggregate(
+        listed=Count("pk"), this_one=Count("pk", filter=Q(pk=clinician.pk))
+    )
+    if offering["listed"] and not offering["this_one"]:
         errors.append(f"{clinician} does not offer {kind.name}.")
     if kind.needs_dry_needling_certification:
         profile = getattr(clinician, "staff_profile", None)
