@@ -4,7 +4,7 @@ import datetime
 from collections import defaultdict
 
 from django.db import connections
-from django.db.models import BigIntegerField, Exists, Func, OuterRef, Q, QuerySet
+from django.db.models import BigIntegerField, Exists, Func, Q, QuerySet
 from django.utils import timezone
 
 from clinic.models import Location, User
@@ -27,8 +27,8 @@ def clinicians_offering(appointment_type: AppointmentType, location: Location):
     listed = AppointmentType.clinicians.through.objects.filter(appointmenttype=appointment_type)
     return (
         User.objects.filter(
-            Exists(WorkingHours.objects.filter(clinician=OuterRef("pk"), location=location)),
-            ~Exists(listed) | Exists(listed.filter(user=OuterRef("pk"))),
+            ~Exists(listed) | Q(pk__in=listed.values("user_id")),
+            pk__in=WorkingHours.objects.filter(location=location).values("clinician_id"),
             is_active=True,
             groups__name=Role.PHYSIOTHERAPIST,
         )
@@ -70,26 +70,27 @@ def _instant(microseconds: int) -> datetime.datetime:
     return _EPOCH + datetime.timedelta(microseconds=microseconds)
 
 
-def _merged(spans: list[tuple[int, int]], instants: dict[int, datetime.datetime]):
-    """Busy spans in microseconds joined where they touch or overlap, as intervals.
+def _timeline(spans: list[tuple[int, int]], instants: dict[int, datetime.datetime]):
+    """Busy spans in microseconds, joined where they touch or overlap, as a timeline.
 
     Appointments share a few hundred distinct instants, so ``instants`` converts each once.
     """
     spans.sort()
-    merged: list[list[int]] = []
+    starts: list[int] = []
+    ends: list[int] = []
     for start, end in spans:
         if start == end:
             continue
-        if merged and start <= merged[-1][1]:
-            if end > merged[-1][1]:
-                merged[-1][1] = end
+        if ends and start <= ends[-1]:
+            if end > ends[-1]:
+                ends[-1] = end
         else:
-            merged.append([start, end])
-    for span in merged:
-        for value in span:
-            if value not in instants:
-                instants[value] = _instant(value)
-    return [slots.Interval(instants[start], instants[end]) for start, end in merged]
+            starts.append(start)
+            ends.append(end)
+    for value in (*starts, *ends):
+        if value not in instants:
+            instants[value] = _instant(value)
+    return slots.Timeline([instants[v] for v in starts], [instants[v] for v in ends])
 
 
 def _fetch(rows: QuerySet) -> list[tuple]:
@@ -119,7 +120,7 @@ def _busy(
     first_day: datetime.date,
     last_day: datetime.date,
     time_off: list[tuple[int, int, int]],
-) -> tuple[dict[int, list[slots.Interval]], dict[int, list[slots.Interval]]]:
+) -> tuple[dict[int, slots.Timeline], dict[int, slots.Timeline]]:
     """Each clinician's live appointments (with their buffers) and time off, and each
     room's appointments at the location, merged, over the days given.
 
@@ -154,8 +155,8 @@ def _busy(
         clinician_spans[clinician_id].append((start, end))
     instants: dict[int, datetime.datetime] = {}
     return (
-        {pk: _merged(spans, instants) for pk, spans in clinician_spans.items()},
-        {pk: _merged(spans, instants) for pk, spans in room_spans.items()},
+        {pk: _timeline(spans, instants) for pk, spans in clinician_spans.items()},
+        {pk: _timeline(spans, instants) for pk, spans in room_spans.items()},
     )
 
 

@@ -18,6 +18,7 @@ __all__ = [
     "Interval",
     "RoomCalendar",
     "Slot",
+    "Timeline",
     "WorkingBlock",
     "find_slots",
     "merge_intervals",
@@ -76,13 +77,13 @@ class ClinicianCalendar:
 
     clinician_id: int
     working_hours: Sequence[WorkingBlock]
-    busy: Sequence[Interval]
+    busy: Sequence[Interval] | Timeline
 
 
 @dataclass(frozen=True)
 class RoomCalendar:
     room_id: int
-    busy: Sequence[Interval]
+    busy: Sequence[Interval] | Timeline
 
 
 @dataclass(frozen=True)
@@ -120,11 +121,25 @@ def merge_intervals(intervals: Iterable[Interval]) -> list[Interval]:
     return [Interval(start, end) for start, end in zip(*_merged_bounds(intervals), strict=True)]
 
 
-class _Timeline:
-    """Merged busy intervals, searchable with bisect."""
+class Timeline:
+    """Busy time as sorted, disjoint UTC intervals, searchable with bisect.
 
-    def __init__(self, intervals: Iterable[Interval]) -> None:
-        self._starts, self._ends = _merged_bounds(intervals)
+    ``Timeline.of(intervals)`` merges any intervals; a caller that has already sorted and
+    joined its busy time (the database reader does, for thousands of appointments) passes
+    the starts and ends directly and skips building an ``Interval`` for each.
+    """
+
+    def __init__(self, starts: list[datetime], ends: list[datetime]) -> None:
+        if len(starts) != len(ends):
+            raise ValueError("A timeline needs as many ends as starts.")
+        self._starts = starts
+        self._ends = ends
+
+    @classmethod
+    def of(cls, intervals: Iterable[Interval] | Timeline) -> Timeline:
+        if isinstance(intervals, Timeline):
+            return intervals
+        return cls(*_merged_bounds(intervals))
 
     def clash_end(self, start: datetime, end: datetime) -> datetime | None:
         """End of the busy interval overlapping [start, end), or None when that is free.
@@ -245,9 +260,9 @@ def find_slots(
     if latest is not None:
         last_day = min(last_day, latest.astimezone(zone).date())
 
-    closed = _Timeline(closures)
-    calendars = [(c, _Timeline(c.busy)) for c in clinicians]
-    room_timelines = None if rooms is None else [(r.room_id, _Timeline(r.busy)) for r in rooms]
+    closed = Timeline.of(closures)
+    calendars = [(c, Timeline.of(c.busy)) for c in clinicians]
+    room_timelines = None if rooms is None else [(r.room_id, Timeline.of(r.busy)) for r in rooms]
 
     def free_room(start: datetime, end: datetime) -> tuple[int | None, datetime | None]:
         """The first free room, or None and the earliest instant a room could come free."""
@@ -268,7 +283,7 @@ def find_slots(
         return any(a <= wall < b for a, b in times_of_day)
 
     def scan(
-        calendar: ClinicianCalendar, busy: _Timeline, opens: datetime, closes: datetime
+        calendar: ClinicianCalendar, busy: Timeline, opens: datetime, closes: datetime
     ) -> Iterator[Slot]:
         k = _steps_until(opens, earliest, step)
         while True:

@@ -12,6 +12,7 @@ from appointments.slots import (
     Interval,
     RoomCalendar,
     Slot,
+    Timeline,
     WorkingBlock,
     find_slots,
     merge_intervals,
@@ -1132,3 +1133,25 @@ def test_a_limit_gives_the_first_slots_and_next_available_the_first(s, limit):
 
     assert find_slots(**s, limit=limit) == everything[:limit]
     assert next_available(**s) == (everything[0] if everything else None)
+
+
+def test_a_ready_made_timeline_finds_what_its_intervals_find():
+    busy = (span(MONDAY, "10:30", "11:00"), span(MONDAY, "09:00", "09:30"),
+            span(MONDAY, "09:15", "10:00"))  # fmt: skip
+    merged = merge_intervals(busy)
+    ready = Timeline([i.start for i in merged], [i.end for i in merged])
+    room = RoomCalendar(7, ready)
+
+    with_intervals = find(clinicians=[clinician(1, block(MON, "09:00", "12:00"), busy=busy)])
+    with_timeline = find(
+        clinicians=[ClinicianCalendar(1, [block(MON, "09:00", "12:00")], ready)], rooms=[room]
+    )
+
+    assert walls(with_intervals) == ["11:00", "11:15"]
+    assert walls(with_timeline) == walls(with_intervals)
+    assert Timeline.of(ready) is ready
+
+
+def test_a_timeline_needs_an_end_for_every_start():
+    with pytest.raises(ValueError, match="as many ends as starts"):
+        Timeline([at(MONDAY, "09:00")], [])
