@@ -9,12 +9,13 @@ import datetime
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
+from html import escape  # what django.utils.html.escape does, without its lazy-string wrapper
 from zoneinfo import ZoneInfo
 
 from django.db.models import F, Q, Value
 from django.db.models.functions import Concat
 from django.urls import reverse
-from django.utils.html import escape
+from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from clinic.models import Location, User
@@ -146,14 +147,13 @@ def _fill(
         for j in range(index + 1, index + span):
             if cells[j] is None:
                 cells[j] = Cell("covered", starts[j])
+    hours = [] if column.closed_reason else [(b.start_time, b.end_time) for b in blocks]
     for i, start in enumerate(starts):
         if cells[i] is not None:
             continue
         wall = times[i]
-        working = not column.closed_reason and any(
-            b.start_time <= wall < b.end_time for b in blocks
-        )
-        away = any(o.starts_at < start + step and o.ends_at > start for o in off)
+        working = any(opens <= wall < closes for opens, closes in hours)
+        away = working and any(o.starts_at < start + step and o.ends_at > start for o in off)
         cells[i] = Cell("free" if working and not away else "off", start)
     column.cells = cells
 
@@ -291,6 +291,21 @@ def physiotherapists():
     )
 
 
+def cancelled_list(grid: Grid) -> list[dict]:
+    """The cancelled appointments under a day's grid, their words put together once."""
+    detail_url = reverse("appointments:detail", args=[999999999]).replace("999999999", "{}")
+    return [
+        {
+            "url": detail_url.format(a.pk),
+            "time": f"{timezone.localtime(a.starts_at):%H:%M}",
+            "patient_name": a.patient_name,
+            "clinician": a.clinician,
+            "late": a.late_cancellation,
+        }
+        for a in grid.cancelled
+    ]
+
+
 def grid_rows_html(grid: Grid, *, can_book: bool, week_view: bool = False) -> SafeString:
     """The grid's body rows, built in one pass rather than by a template tag per cell: a
     busy day has hundreds of cells. Every value that comes from the database is escaped."""
@@ -303,24 +318,27 @@ def grid_rows_html(grid: Grid, *, can_book: bool, week_view: bool = False) -> Sa
         (
             f"{book_url}?clinician={column.clinician.pk}&amp;location={column.location.pk}"
             f"&amp;date={column.day.isoformat()}&amp;time=",
-            f" on {column.day:%a %d %b} with {escape(column.clinician)}",
+            f" on {column.day:%a %d %b} with {escape(str(column.clinician))}",
         )
         for column in grid.columns
     ]
     rows = []
     for i, time in enumerate(grid.times):
-        hour = f"{time:%H:%M}" if time.minute == 0 else ""
-        html = [f'<tr><th scope="row" class="calendar-time">{hour}</th>']
+        wall = f"{time:%H:%M}"
+        html = [
+            f'<tr><th scope="row" class="calendar-time">{wall if time.minute == 0 else ""}</th>'
+        ]
+        at = f"{wall[:2]}%3A{wall[3:]}"
         for column, (query, label_end) in zip(grid.columns, free_links, strict=True):
             cell = column.cells[i]
             kind = cell.kind
             if kind == "free":
                 if can_book:
-                    label = f"Book {time:%H:%M}{label_end}"
+                    label = f"Book {wall}{label_end}"
                     html.append(
-                        f'<td class="calendar-free"><a class="free-slot" '
-                        f'href="{query}{time:%H}%3A{time:%M}" aria-label="{label}" '
-                        f'title="{label}"><span aria-hidden="true">+</span></a></td>'
+                        f'<td class="calendar-free"><a class="free-slot" href="{query}{at}" '
+                        f'aria-label="{label}" title="{label}"><span aria-hidden="true">+</span>'
+                        "</a></td>"
                     )
                 else:
                     html.append('<td class="calendar-free"></td>')
@@ -330,7 +348,7 @@ def grid_rows_html(grid: Grid, *, can_book: bool, week_view: bool = False) -> Sa
                 html.append(f'<td rowspan="{cell.rowspan}" class="calendar-appt">\n')
                 for a in cell.appointments:
                     status = escape(a.status)
-                    where = f" · {escape(a.location)}" if week_view else ""
+                    where = f" · {escape(str(a.location))}" if week_view else ""
                     online = (
                         ' <span class="badge text-bg-info">online</span>'
                         if a.source == "online"
@@ -344,7 +362,7 @@ def grid_rows_html(grid: Grid, *, can_book: bool, week_view: bool = False) -> Sa
                         f'<span class="appt-patient">{escape(a.patient_name)}</span>\n'
                         f'<span class="appt-type">{escape(a.type_name)}{where}</span>\n'
                         f'<span class="badge status-badge status-{status}">'
-                        f"{escape(status_labels.get(a.status, a.status))}</span>{online}\n"
+                        f"{escape(str(status_labels.get(a.status, a.status)))}</span>{online}\n"
                         "</a>\n"
                     )
                 html.append("</td>")

@@ -18,7 +18,13 @@ from patients.services import patient_register
 
 from . import services
 from .availability import find_free_slots
-from .calendar import day_grid, grid_rows_html, physiotherapists, week_grid
+from .calendar import (
+    cancelled_list,
+    day_grid,
+    grid_rows_html,
+    physiotherapists,
+    week_grid,
+)
 from .forms import (
     BookingForm,
     CalendarDayForm,
@@ -99,6 +105,7 @@ def calendar_day(request: HttpRequest) -> HttpResponse:
     if context["print_view"]:
         return render(request, "appointments/calendar_day_print.html", context)
     context["grid_rows"] = grid_rows_html(grid, can_book=request.user.has_perm(BOOK))
+    context["cancelled"] = cancelled_list(grid)
     return render(
         request,
         _template(request, "appointments/calendar_day.html", "appointments/_calendar_day.html"),
