@@ -189,6 +189,24 @@ def test_week_view_shows_a_clinicians_week_with_their_appointments(
     assert "Follow-up · Hackney" in appointment_card(response, friday)
 
 
+@pytest.mark.parametrize(
+    "day", [datetime.date(2026, 3, 29), datetime.date(2026, 10, 25)], ids=["forward", "back"]
+)
+def test_the_day_grid_keeps_to_the_wall_clock_on_the_days_the_clocks_change(
+    day, front_desk_client, physio, clinic, follow_up
+) -> None:
+    appointment = AppointmentFactory(clinician=physio, location=clinic, appointment_type=follow_up,
+                                     starts_at=at(day, "10:00"))  # fmt: skip
+
+    response = front_desk_client.get(day_url(clinic, day))
+
+    rows = re.findall(r"<tr>\s*<th[^>]*>([^<]*)</th>(.*?)</tr>", text(response), re.DOTALL)
+    row = next(hour for hour, cells in rows if appointment.get_absolute_url() in cells)
+    assert row == "10:00"
+    assert appointment_card(response, appointment).startswith("10:00–10:45")
+    assert shows(response, f"Book 11:00 on {day:%a %d %b} with Priya Shah")
+
+
 def test_names_in_the_day_and_week_grids_are_escaped(front_desk_client, clinic) -> None:
     odd = UserFactory(first_name="<b>Ann</b>", last_name="O'Hara", roles=[Role.PHYSIOTHERAPIST])
     WorkingHoursFactory(clinician=odd, location=clinic, weekday=DAY.weekday())
