@@ -217,6 +217,9 @@ def day_grid(location: Location, day: datetime.date, *, printed: bool = False) -
     )
     opens, closes = _bounds(blocks, shown, zone)
     times = _row_times(opens, closes)
+    by_clinician = defaultdict(list)
+    for a in shown:
+        by_clinician[a.clinician_id].append(a)
     columns = []
     for clinician in sorted(clinicians.values(), key=lambda u: (u.last_name, u.first_name, u.pk)):
         column = Column(
@@ -231,7 +234,7 @@ def day_grid(location: Location, day: datetime.date, *, printed: bool = False) -
             times,
             zone,
             [b for b in blocks if b.clinician_id == clinician.pk],
-            [a for a in shown if a.clinician_id == clinician.pk],
+            by_clinician[clinician.pk],
             off[clinician.pk],
         )
         columns.append(column)
@@ -259,6 +262,9 @@ def week_grid(clinician: User, location: Location, monday: datetime.date) -> Gri
     closures = list(Closure.objects.filter(starts_on__lte=days[-1], ends_on__gte=days[0]))
     opens, closes = _bounds(blocks, shown, zone)
     times = _row_times(opens, closes)
+    by_day = defaultdict(list)
+    for a in shown:
+        by_day[a.starts_at.astimezone(zone).date()].append(a)
     columns = []
     for day in days:
         day_blocks = [b for b in blocks if b.weekday == day.weekday() and _applies(b, day)]
@@ -275,7 +281,7 @@ def week_grid(clinician: User, location: Location, monday: datetime.date) -> Gri
             times,
             zone,
             day_blocks,
-            [a for a in shown if a.starts_at.astimezone(zone).date() == day],
+            by_day[day],
             off,
         )
         columns.append(column)
