@@ -4,7 +4,7 @@ import datetime
 from collections import defaultdict
 
 from django.db import connections
-from django.db.models import BigIntegerField, Exists, Func, Q, QuerySet
+from django.db.models import BigIntegerField, Exists, Func, IntegerField, Q, QuerySet, Value
 from django.utils import timezone
 
 from clinic.models import Location, User
@@ -119,18 +119,18 @@ def _busy(
     rooms_needed: bool,
     first_day: datetime.date,
     last_day: datetime.date,
-    time_off: list[tuple[int, int, int]],
 ) -> tuple[dict[int, slots.Timeline], dict[int, slots.Timeline]]:
     """Each clinician's live appointments (with their buffers) and time off, and each
-    room's appointments at the location, merged, over the days given.
+    room's appointments at the location, merged, over the days given, in one read.
 
     Appointments ending up to eight hours before the window are read too, so the buffer
-    after one still counts on the first day."""
+    after one still counts on the first day. Time off comes as rows without a room or a
+    buffer."""
     window_start, window_end = _window(first_day, last_day, location.zone)
     wanted = Q(clinician_id__in=ids)
     if rooms_needed:
         wanted |= Q(location=location, room__isnull=False)
-    rows = (
+    appointments = (
         Appointment.objects.live()
         .overlapping(window_start - LONGEST_APPOINTMENT, window_end)
         .filter(wanted)
@@ -143,16 +143,29 @@ def _busy(
             "appointment_type__buffer_after_minutes",
         )
     )
+    time_off = (
+        TimeOff.objects.filter(
+            clinician_id__in=ids, starts_at__lt=window_end, ends_at__gt=window_start
+        )
+        .order_by()
+        .values_list(
+            "clinician_id",
+            Value(None, output_field=BigIntegerField()),
+            _Microseconds("starts_at"),
+            _Microseconds("ends_at"),
+            Value(0, output_field=IntegerField()),
+        )
+    )
     clinician_spans: dict[int, list[tuple[int, int]]] = defaultdict(list)
     room_spans: dict[int, list[tuple[int, int]]] = defaultdict(list)
     candidates = set(ids)
-    for clinician_id, room_id, start, end, buffer_minutes in _fetch(rows):
+    for clinician_id, room_id, start, end, buffer_minutes in _fetch(
+        appointments.union(time_off, all=True)
+    ):
         if clinician_id in candidates:
             clinician_spans[clinician_id].append((start, end + buffer_minutes * _MINUTE_US))
         if room_id is not None:
             room_spans[room_id].append((start, end))
-    for clinician_id, start, end in time_off:
-        clinician_spans[clinician_id].append((start, end))
     instants: dict[int, datetime.datetime] = {}
     return (
         {pk: _timeline(spans, instants) for pk, spans in clinician_spans.items()},
@@ -173,16 +186,18 @@ def find_free_slots(
     windows: list[tuple[int, datetime.time, datetime.time]] | None = None,
     limit: int | None = None,
     among: list[User] | None = None,
+    practice: PracticeSettings | None = None,
 ) -> list[slots.Slot]:
     """Free start times for the type at the location, for one clinician or any.
 
     Minimum notice and the booking horizon come from the practice settings. ``among``
     narrows the search to clinicians the caller already has from ``clinicians_offering``
-    (in its order), saving the query. With a ``limit``, the schedule is read two days first,
+    (in its order), saving the query, as ``practice`` saves reading the settings again.
+    With a ``limit``, the schedule is read two days first,
     then each read twice as long as the last, until enough times are found.
     """
     now = now or timezone.now()
-    practice = PracticeSettings.load()
+    practice = practice or PracticeSettings.load()
     if among is None:
         among = list(clinicians_offering(appointment_type, location))
     candidates = [c for c in among if clinician is None or c.pk == clinician.pk]
@@ -203,18 +218,10 @@ def find_free_slots(
     ids = [c.pk for c in candidates]
 
     hours = defaultdict(list)
-    for block in WorkingHours.objects.filter(clinician_id__in=ids, location=location):
-        hours[block.clinician_id].append(
-            slots.WorkingBlock(
-                block.weekday, block.start_time, block.end_time, block.valid_from, block.valid_until
-            )
-        )
-    window_start, window_end = _window(first_day, last_day, zone)
-    time_off = list(
-        TimeOff.objects.filter(
-            clinician_id__in=ids, starts_at__lt=window_end, ends_at__gt=window_start
-        ).values_list("clinician_id", _Microseconds("starts_at"), _Microseconds("ends_at"))
-    )
+    for clinician_id, *block in WorkingHours.objects.filter(
+        clinician_id__in=ids, location=location
+    ).values_list("clinician_id", "weekday", "start_time", "end_time", "valid_from", "valid_until"):
+        hours[clinician_id].append(slots.WorkingBlock(*block))
     closures = [
         slots.Interval(
             _local_midnight(c.starts_on, zone),
@@ -236,7 +243,7 @@ def find_free_slots(
     profiles = {c.pk: getattr(c, "staff_profile", None) for c in candidates}
 
     def search(first: datetime.date, last: datetime.date, wanted: int | None) -> list:
-        busy, room_busy = _busy(ids, location, room_ids is not None, first, last, time_off)
+        busy, room_busy = _busy(ids, location, room_ids is not None, first, last)
         found = slots.find_slots(
             zone=zone,
             first_day=first,

@@ -9,7 +9,7 @@ patient other than what the visitor typed or the signed link points at.
 import datetime
 from collections.abc import Callable
 from functools import wraps
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
@@ -126,14 +126,16 @@ def _slot_rows(slots: list[Slot], location: Location, clinicians: dict, link) ->
             }
         evening = local.time() >= EVENING_FROM
         time = f"{local:%H:%M}"
+        clinician = clinicians.get(slot.clinician_id)
         day["slots"].append(
             {
                 "time": time,
                 "label": f"{day['name']} at {time}"
                 + (", evening" if evening else "")
-                + (", weekend" if day["weekend"] else ""),
+                + (", weekend" if day["weekend"] else "")
+                + (f", with {clinician}" if clinician else ""),
                 "evening": evening,
-                "clinician": clinicians.get(slot.clinician_id),
+                "clinician": clinician,
                 "link": link(slot),
                 "value": slot.start.isoformat(),
             }
@@ -196,16 +198,15 @@ def slot_list(request: HttpRequest, location_id: int, type_id: int) -> HttpRespo
         first_day=first_day,
         last_day=last_day,
         offered=offered,
+        practice=practice,
     )
     names = {c.pk: str(c) for c in offered}
     details_url = reverse("booking:details", args=[location.pk, kind.pk])
-    any_clinician = clinician is None
+    any_clinician = "&any=on" if clinician is None else ""
 
     def link(slot: Slot) -> str:
-        query = {"clinician": slot.clinician_id, "start": slot.start.isoformat()}
-        if any_clinician:
-            query["any"] = "on"
-        return f"{details_url}?{urlencode(query)}"
+        start = quote(slot.start.isoformat(), safe="")
+        return f"{details_url}?clinician={slot.clinician_id}&start={start}{any_clinician}"
 
     choice = form.cleaned_data["clinician"] or "any"
     page_url = reverse("booking:times", args=[location.pk, kind.pk])

@@ -109,11 +109,13 @@ def free_slots(
     last_day: datetime.date,
     now: datetime.datetime | None = None,
     offered: list[User] | None = None,
+    practice: PracticeSettings | None = None,
 ) -> list[Slot]:
     """Free start times offered online; with any clinician, one slot per start time.
 
     Minimum notice and the horizon come from the practice settings through the slot finder.
-    ``offered`` is ``online_clinicians`` for the type and location when the caller has it.
+    ``offered`` (``online_clinicians`` for the type and location) and ``practice`` save
+    reading them again when the caller has them.
     """
     if offered is None:
         offered = online_clinicians(appointment_type, location)
@@ -127,6 +129,7 @@ def free_slots(
         clinician=clinician,
         now=now,
         among=offered,
+        practice=practice,
     )
     slots, seen = [], set()
     for slot in found:
