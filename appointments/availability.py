@@ -70,7 +70,9 @@ def _instant(microseconds: int) -> datetime.datetime:
     return _EPOCH + datetime.timedelta(microseconds=microseconds)
 
 
-def _timeline(spans: list[tuple[int, int]], instants: dict[int, datetime.datetime]):
+def _timeline(
+    spans: list[tuple[int, int]], instants: dict[int, datetime.datetime]
+) -> slots.Timeline:
     """Busy spans in microseconds, joined where they touch or overlap, as a timeline.
 
     Appointments share a few hundred distinct instants, so ``instants`` converts each once.
