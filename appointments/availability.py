@@ -63,7 +63,7 @@ class _Microseconds(Func):
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 _MINUTE_US = 60_000_000
 #: With a limit, the schedule is read a few days at a time, each read twice as long.
-_FIRST_READ_DAYS = 2
+_FIRST_READ_DAYS = 7
 
 
 def _instant(microseconds: int) -> datetime.datetime:
@@ -195,7 +195,7 @@ def find_free_slots(
     Minimum notice and the booking horizon come from the practice settings. ``among``
     narrows the search to clinicians the caller already has from ``clinicians_offering``
     (in its order), saving the query, as ``practice`` saves reading the settings again.
-    With a ``limit``, the schedule is read two days first,
+    With a ``limit``, the schedule is read a week first (weekends included),
     then each read twice as long as the last, until enough times are found.
     """
     now = now or timezone.now()
