@@ -16,12 +16,20 @@ from functools import partial
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from . import ics
-from .models import Appointment, OutboxMessage, PracticeSettings, Status, WaitlistEntry
+from .models import (
+    Appointment,
+    AppointmentStatusChange,
+    OutboxMessage,
+    PracticeSettings,
+    Status,
+    WaitlistEntry,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -62,10 +70,19 @@ def reminder_key(appointment: Appointment) -> str:
 
 def _with_sequences(appointments: Sequence[Appointment]) -> list[Appointment]:
     """The appointments afresh, with their related rows and ``sequence`` (changes so far)."""
+    # A counting subquery rather than GROUP BY over six joined tables: the same number,
+    # and far less for PostgreSQL to plan on every booking.
+    changes = (
+        AppointmentStatusChange.objects.filter(appointment=OuterRef("pk"))
+        .order_by()
+        .values("appointment")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
     rows = (
         Appointment.objects.filter(pk__in=[a.pk for a in appointments])
         .with_related()
-        .annotate(changes=Count("status_changes"))
+        .annotate(changes=Coalesce(Subquery(changes, output_field=IntegerField()), 0))
         .order_by("starts_at")
     )
     for row in rows:

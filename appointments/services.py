@@ -92,12 +92,18 @@ def clashes(
     involved = Q(clinician=clinician) | Q(patient=patient)
     if room is not None:
         involved |= Q(room=room)
-    overlapping = list(
+    candidates = (
         Appointment.objects.live()
         .overlapping(starts_at, ends_at)
         .exclude(pk__in=list(exclude))
         .filter(involved)
-        .select_related("patient", "clinician__staff_profile", "location", "room")
+    )
+    # Nearly every booking clashes with nothing: a plain existence check spares it the
+    # joined read that only naming a clash needs.
+    if not candidates.exists():
+        return []
+    overlapping = list(
+        candidates.select_related("patient", "clinician__staff_profile", "location", "room")
     )
     found = []
     for other in overlapping:
