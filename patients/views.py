@@ -1,8 +1,10 @@
+import datetime
+from typing import NamedTuple
+
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Page
-from django.db.models.functions import Lower
+from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -12,14 +14,14 @@ from django.views.decorators.http import require_POST
 
 from appointments.selectors import patient_appointment_summary
 from clinic.audit import AccessEvent, Action, log_access
-from clinic.pagination import COUNT_CAP, CountedPaginator, capped_ids
+from clinic.pagination import COUNT_CAP
 from treatments.selectors import patient_clinical_summary
 
 from . import services
 from .access import get_patient
 from .fhir_views import can_export_fhir
 from .forms import PatientForm, PatientSearchForm
-from .models import Patient
+from .models import Patient, fold
 
 PAGE_SIZE = 25
 #: A search matching more patients than this shows a first handful and asks for more.
@@ -91,35 +93,40 @@ def _patient_rows(page: Page) -> list[str]:
     ]
 
 
+class PatientRow(NamedTuple):
+    """What the list shows of a patient, read as plain values."""
+
+    pk: int
+    last_name: str
+    first_name: str
+    preferred_name: str
+    date_of_birth: datetime.date
+    phone: str
+    email: str
+    archived_at: datetime.datetime | None
+
+    def name_key(self) -> tuple:
+        return (fold(self.last_name), fold(self.first_name), self.pk)
+
+
 def _patient_page(patients, query: str, page_number: int) -> tuple[Page, bool, bool]:
-    """A page of ``patients`` in name order, with two queries whatever their number: the
-    ids of up to ``SEARCH_COUNT_CAP + 1`` of them, then the rows of one page by id. More
-    matches than that for a search (a fragment such as "son" among 100,000 patients) is
-    ``broad``: the first handful found is shown, in name order, with a request for more
-    letters. A plain list that long is ``capped``: it pages through the first
-    ``SEARCH_COUNT_CAP`` in name order."""
-    ids = capped_ids(patients, cap=SEARCH_COUNT_CAP, ordered=not query)
-    capped = len(ids) > SEARCH_COUNT_CAP
+    """A page of ``patients`` in name order, in one query whatever their number: the
+    values of up to ``SEARCH_COUNT_CAP + 1`` of them (in name order for a plain list; as
+    the indexes find them for a search, then sorted here). More matches than that for a
+    search (a fragment such as "son" among 100,000 patients) is ``broad``: a first page of
+    those found is shown, with a request for more letters. A plain list that long is
+    ``capped``: it pages through the first ``SEARCH_COUNT_CAP`` in name order."""
+    found = patients.order_by() if query else patients
+    rows = [
+        PatientRow(*values)
+        for values in found.values_list("pk", *PatientRow._fields[1:])[: SEARCH_COUNT_CAP + 1]
+    ]
+    capped = len(rows) > SEARCH_COUNT_CAP
     broad = capped and bool(query)
-    shown = ids[:PAGE_SIZE] if broad else ids[:SEARCH_COUNT_CAP]
-    rows = Patient.objects.filter(pk__in=shown).only(*LIST_FIELDS).order_by(*NAME_ORDER)
-    paginator = CountedPaginator(rows, PAGE_SIZE, count=len(shown))
-    return paginator.get_page(1 if broad else page_number), capped, broad
-
-
-#: Name order as expressions: PostgreSQL then sorts the (at most 500) rows it was given by id
-#: rather than walking the whole name index in search of them.
-NAME_ORDER = (Lower("last_name"), Lower("first_name"), "pk")
-
-LIST_FIELDS = (
-    "first_name",
-    "last_name",
-    "preferred_name",
-    "date_of_birth",
-    "phone",
-    "email",
-    "archived_at",
-)
+    rows = rows[:SEARCH_COUNT_CAP]
+    if query:
+        rows.sort(key=PatientRow.name_key)
+    return Paginator(rows, PAGE_SIZE).get_page(1 if broad else page_number), capped, broad
 
 
 @permission_required("patients.add_patient", raise_exception=True)

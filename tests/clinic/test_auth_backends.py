@@ -54,3 +54,33 @@ def test_a_superuser_holds_every_permission() -> None:
 
     assert user.has_perm("treatments.view_episode")
     assert user.has_perm("patients.delete_patient")
+
+
+def test_the_signed_in_person_comes_with_profile_and_roles_in_one_query(
+    client, django_assert_num_queries
+) -> None:
+    from django.contrib.auth import get_user
+
+    user = UserFactory(roles=[Role.FRONT_DESK, Role.PHYSIOTHERAPIST])
+    client.force_login(user)
+    request = type("Request", (), {"session": client.session})()
+    assert request.session["_auth_user_id"]  # the session itself is read first
+
+    with django_assert_num_queries(1):
+        signed_in = get_user(request)
+        assert signed_in.role_names == {Role.FRONT_DESK.value, Role.PHYSIOTHERAPIST.value}
+        assert str(signed_in)
+        assert signed_in.has_perm("treatments.view_episode")
+
+
+def test_someone_with_no_role_is_signed_in_with_none(client) -> None:
+    from django.contrib.auth import get_user
+
+    user = UserFactory(roles=[])
+    client.force_login(user)
+    request = type("Request", (), {"session": client.session})()
+
+    signed_in = get_user(request)
+    assert signed_in.pk == user.pk
+    assert signed_in.role_names == frozenset()
+    assert signed_in.get_all_permissions() == set()
