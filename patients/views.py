@@ -93,6 +93,10 @@ def _patient_rows(page: Page) -> list[str]:
     ]
 
 
+def _folded(name: str) -> str:
+    return name.casefold() if name.isascii() else fold(name)
+
+
 class PatientRow(NamedTuple):
     """What the list shows of a patient, read as plain values."""
 
@@ -106,15 +110,15 @@ class PatientRow(NamedTuple):
     archived_at: datetime.datetime | None
 
     def name_key(self) -> tuple:
-        return (fold(self.last_name), fold(self.first_name), self.pk)
+        return (_folded(self.last_name), _folded(self.first_name), self.pk)
 
 
 def _patient_page(patients, query: str, page_number: int) -> tuple[Page, bool, bool]:
     """A page of ``patients`` in name order, in one query whatever their number: the
     values of up to ``SEARCH_COUNT_CAP + 1`` of them (in name order for a plain list; as
     the indexes find them for a search, then sorted here). More matches than that for a
-    search (a fragment such as "son" among 100,000 patients) is ``broad``: a first page of
-    those found is shown, with a request for more letters. A plain list that long is
+    search (a fragment such as "son" among 100,000 patients) is ``broad``: the first page
+    found is shown, in name order, with a request for more letters. A plain list that long is
     ``capped``: it pages through the first ``SEARCH_COUNT_CAP`` in name order."""
     found = patients.order_by() if query else patients
     rows = [
@@ -123,7 +127,7 @@ def _patient_page(patients, query: str, page_number: int) -> tuple[Page, bool, b
     ]
     capped = len(rows) > SEARCH_COUNT_CAP
     broad = capped and bool(query)
-    rows = rows[:SEARCH_COUNT_CAP]
+    rows = rows[: min(PAGE_SIZE, SEARCH_COUNT_CAP) if broad else SEARCH_COUNT_CAP]
     if query:
         rows.sort(key=PatientRow.name_key)
     return Paginator(rows, PAGE_SIZE).get_page(1 if broad else page_number), capped, broad
