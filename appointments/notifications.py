@@ -148,12 +148,20 @@ def _render(template: str, context: dict) -> tuple[str, str]:
 
 
 def _enqueue(
-    appointment: Appointment, kind: str, series: Sequence[Appointment] | None
+    appointment: Appointment,
+    kind: str,
+    series: Sequence[Appointment] | None,
+    just_booked: bool = False,
 ) -> tuple[OutboxMessage | None, bool]:
     kind = Kind(kind)
     if kind == Kind.WAITLIST_OFFER:
         raise ValueError("Use queue_waitlist_offer for waitlist offers.")
-    occurrences = _with_sequences(list(series) if series else [appointment])
+    if just_booked and not series:
+        # Created in this transaction with its related rows at hand: nothing has changed it.
+        appointment.sequence = 0
+        occurrences = [appointment]
+    else:
+        occurrences = _with_sequences(list(series) if series else [appointment])
     anchor = next((item for item in occurrences if item.pk == appointment.pk), occurrences[0])
     patient = anchor.patient
     if not may_email(patient, kind):
@@ -202,14 +210,20 @@ def _deliver_on_commit(message: OutboxMessage) -> None:
 
 
 def queue(
-    appointment: Appointment, kind: str, *, series: Sequence[Appointment] | None = None
+    appointment: Appointment,
+    kind: str,
+    *,
+    series: Sequence[Appointment] | None = None,
+    just_booked: bool = False,
 ) -> OutboxMessage | None:
     """Write the e-mail about ``appointment`` (or the whole ``series``) to the outbox.
 
     Returns None when the patient may not be e-mailed: no address, or a reminder without
     consent. Calling it again for the same event returns the message already queued.
+    ``just_booked`` says the appointment was created in the caller's transaction with its
+    patient, clinician, location, room and type attached, so it is not read again.
     """
-    message, created = _enqueue(appointment, kind, series)
+    message, created = _enqueue(appointment, kind, series, just_booked)
     if created:
         _deliver_on_commit(message)
     return message

@@ -316,7 +316,7 @@ def appointment_book(
             )
             _record_status(appointment, "", by, note=f"Booked ({appointment.get_source_display()})")
             if notify:
-                notifications.queue(appointment, notifications.Kind.CONFIRMATION)
+                notifications.queue(appointment, notifications.Kind.CONFIRMATION, just_booked=True)
     except IntegrityError as error:
         raise _refusal(error) from error
     return appointment

@@ -170,12 +170,13 @@ def _booking_initial(request: HttpRequest) -> dict:
 
 
 def _book_from_form(request: HttpRequest, form: BookingForm) -> Appointment:
+    """Book, and log the booking in the same transaction: one commit for both."""
     data = form.cleaned_data
     with transaction.atomic():
         patient = data["patient"]
         if patient is None:
             patient = patient_register(patient=data["new_patient"], by=request.user)
-        return services.appointment_book(
+        appointment = services.appointment_book(
             patient=patient,
             clinician=data["clinician"],
             location=data["location"],
@@ -185,6 +186,8 @@ def _book_from_form(request: HttpRequest, form: BookingForm) -> Appointment:
             notes=data.get("notes", ""),
             by=request.user,
         )
+        log_access(request, Action.CREATE, appointment)
+        return appointment
 
 
 @permission_required(BOOK, raise_exception=True)
@@ -197,7 +200,6 @@ def appointment_create(request: HttpRequest) -> HttpResponse:
             for message in error.messages:
                 form.add_error(None, message)
         else:
-            log_access(request, Action.CREATE, appointment)
             messages.success(
                 request,
                 f"Booked: {appointment.patient.full_name} with {appointment.clinician} on "
