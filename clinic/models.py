@@ -219,15 +219,22 @@ class Outcome(models.TextChoices):
 
 class AccessEvent(models.Model):
     at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Every page of patient data writes one entry: only the indexes the log is read by (a
+    # person's or a patient's entries over time, everyone's by time) are kept up to date.
     user = models.ForeignKey(
-        "clinic.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "clinic.User",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     username = models.CharField(max_length=150, blank=True)
     roles = models.CharField(max_length=200, blank=True)
     action = models.CharField(max_length=10, choices=Action.choices)
     object_type = models.CharField(max_length=60, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
-    patient_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    patient_id = models.BigIntegerField(null=True, blank=True)
     outcome = models.CharField(max_length=8, choices=Outcome.choices, default=Outcome.ALLOWED)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=MAX_USER_AGENT, blank=True)
