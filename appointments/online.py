@@ -53,11 +53,14 @@ def _locations():
 
 
 def booking_open(view: Callable) -> Callable:
-    """Public, and a friendly page instead of the view while online booking is off."""
+    """Public, and a friendly page instead of the view while online booking is off.
+
+    The view finds the practice settings it was let through with on ``request.practice``."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not PracticeSettings.load().online_booking_enabled:
+        request.practice = PracticeSettings.load()
+        if not request.practice.online_booking_enabled:
             return _notice(
                 request,
                 "Online booking is not available at the moment",
@@ -157,7 +160,7 @@ def location_list(request: HttpRequest) -> HttpResponse:
 def service_list(request: HttpRequest, location_id: int) -> HttpResponse:
     location = _location(location_id)
     kinds = booking.online_types(location)
-    percent = PracticeSettings.load().new_patient_discount_percent
+    percent = request.practice.new_patient_discount_percent
     return render(
         request,
         "booking/service_list.html",
@@ -189,7 +192,7 @@ def slot_list(request: HttpRequest, location_id: int, type_id: int) -> HttpRespo
     today = timezone.localtime(timezone.now(), location.zone).date()
     first_day = max(form.cleaned_data["start"] or today, today)
     last_day = first_day + datetime.timedelta(days=booking.DAYS_PER_PAGE - 1)
-    practice = PracticeSettings.load()
+    practice = request.practice
     horizon_day = today + datetime.timedelta(days=practice.booking_horizon_days)
     found = booking.free_slots(
         appointment_type=kind,

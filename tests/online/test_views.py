@@ -111,7 +111,7 @@ def test_evening_and_weekend_times_are_marked_in_words(visitor, clinic) -> None:
     assert "at 18:00, evening" in response.text
 
 
-TIMES_PAGE_QUERIES = 9
+TIMES_PAGE_QUERIES = 8
 
 
 @pytest.mark.parametrize(("colleagues", "booked_per_day"), [(0, 1), (4, 5)])
