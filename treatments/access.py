@@ -24,7 +24,7 @@ def get_patient(request: HttpRequest, patient_pk: int) -> Patient:
 
 def get_episode(request: HttpRequest, patient_pk: int, episode_pk: int) -> Episode:
     patient = get_patient(request, patient_pk)
+    # The related manager hands each episode this patient; joining it again costs planning.
     return get_object_or_404(
-        patient.episodes.select_related("patient", "clinician__staff_profile", "plan"),
-        pk=episode_pk,
+        patient.episodes.select_related("clinician__staff_profile", "plan"), pk=episode_pk
     )

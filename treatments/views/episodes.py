@@ -5,7 +5,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
+from django.urls import path, reverse
+from django.utils.dates import MONTHS_3
 from django.views.decorators.http import require_POST
 
 from clinic.audit import Action, log_access
@@ -118,6 +119,7 @@ def episode_detail(request: HttpRequest, patient_pk: int, pk: int) -> HttpRespon
     context = {
         "patient": episode.patient,
         "episode": episode,
+        "note_rows": _note_rows(episode.patient_id, notes),
         "assessments": assessments,
         "progress": progress,
         "undecided": [a for a in progress.red_flags if a.needs_referral_decision],
@@ -137,6 +139,22 @@ def episode_detail(request: HttpRequest, patient_pk: int, pk: int) -> HttpRespon
         "discharge_form": EpisodeDischargeForm(episode=episode),
     }
     return render(request, "treatments/episode_detail.html", context)
+
+
+def _note_rows(patient_pk: int, notes: list) -> list[tuple[str, str, bool]]:
+    """Each note's link, its visit's local date and time ("j M Y, H:i" in the visit's
+    location's zone), and whether it is signed: one reverse() and no template filters."""
+    url = reverse("treatments:note", args=[patient_pk, 999999999]).replace("999999999", "{}")
+    months = {}
+    rows = []
+    for note in notes:
+        appointment = note.appointment
+        local = appointment.starts_at.astimezone(appointment.location.zone)
+        if local.month not in months:
+            months[local.month] = MONTHS_3[local.month].title()
+        label = f"{local.day} {months[local.month]} {local.year}, {local:%H:%M}"
+        rows.append((url.format(note.pk), label, note.is_signed))
+    return rows
 
 
 @clinical_read
