@@ -8,7 +8,7 @@ number of clinicians or appointments.
 import datetime
 import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from html import escape  # what django.utils.html.escape does, without its lazy-string wrapper
 from zoneinfo import ZoneInfo
 
@@ -27,11 +27,11 @@ ROW_MINUTES = 15
 DEFAULT_OPEN = datetime.time(8, 0)
 DEFAULT_CLOSE = datetime.time(18, 0)
 
-#: What the calendars show of an appointment. A patient row is wide and costs more to
-#: load than a busy day costs to draw, and every further join makes PostgreSQL plan
+#: What the printed day list reads of an appointment. A patient row is wide and costs more
+#: to load than a busy day costs to draw, and every further join makes PostgreSQL plan
 #: longer than it reads: names come as plain values, clinicians and locations from the
-#: working hours already loaded. The printed day list also reads the patient and room.
-SHOWN_FIELDS = (
+#: working hours already loaded.
+PRINTED_FIELDS = (
     "starts_at",
     "ends_at",
     "status",
@@ -42,9 +42,6 @@ SHOWN_FIELDS = (
     "location",
     "room",
     "appointment_type",
-)
-PRINTED_FIELDS = (
-    *SHOWN_FIELDS,
     "patient__first_name",
     "patient__last_name",
     "patient__date_of_birth",
@@ -52,7 +49,34 @@ PRINTED_FIELDS = (
 )
 
 
-def _appointments(queryset, *, printed: bool = False) -> list[Appointment]:
+@dataclass(slots=True)
+class ShownAppointment:
+    """An appointment as the grids draw it, read as plain values: a busy day's hundred
+    model instances, each with its related-object descriptors, cost more than the page."""
+
+    pk: int
+    starts_at: datetime.datetime
+    ends_at: datetime.datetime
+    status: str
+    source: str
+    late_cancellation: bool
+    clinician_id: int
+    location_id: int
+    appointment_type_id: int
+    patient_name: str
+    type_name: str
+    clinician: User | None = None
+    location: Location | None = None
+
+
+#: The columns read into a ShownAppointment; its clinician and location come from objects
+#: the page has already loaded.
+SHOWN_VALUES = tuple(
+    f.name for f in fields(ShownAppointment) if f.name not in ("clinician", "location")
+)
+
+
+def _appointments(queryset, *, printed: bool = False) -> list[Appointment | ShownAppointment]:
     names = {
         # Patient.full_name, read as one value.
         "patient_name": Concat("patient__first_name", Value(" "), "patient__last_name"),
@@ -61,12 +85,14 @@ def _appointments(queryset, *, printed: bool = False) -> list[Appointment]:
     if printed:
         names["room_name"] = F("room__name")
         queryset = queryset.select_related("patient").only(*PRINTED_FIELDS)
-    else:
-        queryset = queryset.only(*SHOWN_FIELDS)
-    return list(queryset.annotate(**names))
+        return list(queryset.annotate(**names))
+    rows = queryset.annotate(**names).values_list(*SHOWN_VALUES)
+    return [ShownAppointment(*row) for row in rows]
 
 
-def _attach(appointments: list[Appointment], field: str, known: dict, model) -> None:
+def _attach(
+    appointments: list[Appointment | ShownAppointment], field: str, known: dict, model
+) -> None:
     """Sets each appointment's clinician or location from ``known``, reading any missing
     ones in one query."""
     attname = f"{field}_id"
@@ -82,7 +108,7 @@ def _attach(appointments: list[Appointment], field: str, known: dict, model) -> 
 class Cell:
     kind: str  # "appointment", "free", "off" or "covered"
     starts_at: datetime.datetime
-    appointments: list[Appointment] = field(default_factory=list)
+    appointments: list[Appointment | ShownAppointment] = field(default_factory=list)
     rowspan: int = 1
 
 
@@ -101,7 +127,7 @@ class Grid:
     zone: ZoneInfo
     times: list[datetime.time]
     columns: list[Column]
-    cancelled: list[Appointment]
+    cancelled: list[Appointment | ShownAppointment]
 
 
 def _applies(block: WorkingHours, day: datetime.date) -> bool:
