@@ -403,3 +403,43 @@ def test_a_long_list_pages_through_the_first_patients_in_name_order(
         first.content.decode()
     )
     assert "Page 2 of 2" in second.content.decode()
+
+
+def test_patient_page_lists_appointments_in_the_locations_wall_clock_time(
+    front_desk_client, patient
+) -> None:
+    from appointments.models import Status
+    from clinic.roles import Role
+    from tests.appointments.factories import AppointmentFactory, AppointmentTypeFactory
+    from tests.factories import LocationFactory, UserFactory
+
+    sydney = LocationFactory(name="Harbour", time_zone="Australia/Sydney")
+    clinician = UserFactory(first_name="Ana", last_name="<b>Bold</b>", roles=[Role.PHYSIOTHERAPIST])
+    kind = AppointmentTypeFactory(name="Knee <review>")
+    # 23:30 UTC on 30 November 2031 is 10:30 on Monday 1 December in Sydney (summer time).
+    upcoming = AppointmentFactory(
+        patient=patient,
+        clinician=clinician,
+        location=sydney,
+        appointment_type=kind,
+        starts_at=datetime.datetime(2031, 11, 30, 23, 30, tzinfo=datetime.UTC),
+    )
+    past = AppointmentFactory(
+        patient=patient,
+        location=sydney,
+        starts_at=timezone.now() - datetime.timedelta(days=3),
+        status=Status.CANCELLED,
+        late_cancellation=True,
+    )
+
+    page = front_desk_client.get(patient.get_absolute_url()).content.decode()
+
+    assert (
+        f'<li><a href="/appointments/{upcoming.pk}/">Mon 1 Dec 2031, 10:30</a> · '
+        "Knee &lt;review&gt; with Ana &lt;b&gt;Bold&lt;/b&gt; · "
+        '<span class="badge status-badge status-booked">Booked</span></li>'
+    ) in page
+    assert f'href="/appointments/{past.pk}/"' in page
+    assert 'status-cancelled">Cancelled</span> <span class="badge text-bg-warning">late</span>' in (
+        page
+    )
