@@ -214,9 +214,10 @@ def day_grid(location: Location, day: datetime.date, *, printed: bool = False) -
     zone = location.zone
     blocks = [
         b
-        for b in WorkingHours.objects.filter(
-            location=location, weekday=day.weekday()
-        ).select_related("clinician__staff_profile")
+        # Unordered: the columns are sorted by name below, and a clinician's blocks in any order.
+        for b in WorkingHours.objects.filter(location=location, weekday=day.weekday())
+        .select_related("clinician__staff_profile")
+        .order_by()
         if _applies(b, day)
     ]
     appointments = _appointments(
@@ -234,7 +235,7 @@ def day_grid(location: Location, day: datetime.date, *, printed: bool = False) -
     off = defaultdict(list)
     for o in TimeOff.objects.filter(
         clinician_id__in=list(clinicians), starts_at__lt=end, ends_at__gt=start
-    ):
+    ).order_by():
         off[o.clinician_id].append(o)
     closures = list(
         Closure.objects.filter(
@@ -275,16 +276,21 @@ def week_grid(clinician: User, location: Location, monday: datetime.date) -> Gri
     days = [monday + datetime.timedelta(days=i) for i in range(7)]
     start = datetime.datetime.combine(monday, datetime.time.min, tzinfo=zone)
     end = start + datetime.timedelta(days=7)
-    blocks = [
-        b for b in WorkingHours.objects.filter(clinician=clinician).select_related("location")
-    ]
+    # One clinician's blocks: ordering by day and time needs no join to the clinician.
+    blocks = list(
+        WorkingHours.objects.filter(clinician=clinician)
+        .select_related("location")
+        .order_by("weekday", "start_time")
+    )
     appointments = _appointments(
         Appointment.objects.filter(clinician=clinician).overlapping(start, end)
     )
     _attach(appointments, "clinician", {clinician.pk: clinician}, User)
     _attach(appointments, "location", {b.location_id: b.location for b in blocks}, Location)
     shown = [a for a in appointments if a.status != Status.CANCELLED]
-    off = list(TimeOff.objects.filter(clinician=clinician, starts_at__lt=end, ends_at__gt=start))
+    off = list(
+        TimeOff.objects.filter(clinician=clinician, starts_at__lt=end, ends_at__gt=start).order_by()
+    )
     closures = list(Closure.objects.filter(starts_on__lte=days[-1], ends_on__gte=days[0]))
     opens, closes = _bounds(blocks, shown, zone)
     times = _row_times(opens, closes)
