@@ -113,7 +113,7 @@ def _price_context(kind: AppointmentType, *, declared_new: bool | None) -> dict:
 def _slot_rows(slots: list[Slot], location: Location, clinicians: dict, link) -> list[dict]:
     """Free times grouped by local day; evening and weekend times are flagged in words.
 
-    A fortnight holds hundreds of times, so each day's name and each time's words are
+    A week holds hundreds of times, so each day's name and each time's words are
     put together here once rather than by template filters for every button.
     """
     days: dict[datetime.date, dict] = {}

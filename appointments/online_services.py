@@ -54,8 +54,9 @@ REVIEW_MAX_AGE = datetime.timedelta(minutes=30)
 MANAGE_SALT = "appointments.online.manage"
 MANAGE_MAX_AGE = datetime.timedelta(days=731)
 
-#: How many weeks of free times one page shows.
-DAYS_PER_PAGE = 14
+#: How many days of free times one page shows: a week, with "later" and "earlier" links
+#: (a fortnight of times for any physiotherapist ran to several hundred buttons).
+DAYS_PER_PAGE = 7
 NEAREST_ALTERNATIVES = 6
 
 TAKEN = "That time was just taken — here are the nearest free times."
