@@ -1,5 +1,7 @@
 """Episodes of care and their assessments: open, review, reassess, discharge."""
 
+from zoneinfo import ZoneInfo
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
@@ -23,7 +25,7 @@ from ..forms.episodes import (
     findings_formset,
     icd10_suggestions,
 )
-from ..models import Assessment, Episode, ObjectiveFinding, OutcomeMeasure
+from ..models import Assessment, Episode, OutcomeMeasure
 from ..progress import episode_progress
 
 
@@ -84,10 +86,10 @@ def episode_update(request: HttpRequest, patient_pk: int, pk: int) -> HttpRespon
 
 
 def _episode_assessments(episode: Episode) -> list[Assessment]:
+    # The page and chart show outcome measures, not the objective findings.
     return list(
         episode.assessments.order_by("assessed_on", "pk").prefetch_related(
-            Prefetch("measures", queryset=OutcomeMeasure.objects.order_by("measure")),
-            Prefetch("findings", queryset=ObjectiveFinding.objects.order_by("pk")),
+            Prefetch("measures", queryset=OutcomeMeasure.objects.order_by("measure"))
         )
     )
 
@@ -107,19 +109,10 @@ def episode_detail(request: HttpRequest, patient_pk: int, pk: int) -> HttpRespon
     assessments = _episode_assessments(episode)
     progress = episode_progress(episode, assessments)
     interventions = list(episode.plan.interventions.order_by("started_on", "pk"))
-    # The list shows each visit's date and whether its note is signed: read only that.
-    notes = list(
-        episode.notes.select_related("appointment__location").only(
-            "signed_at",
-            "episode_id",
-            "appointment__starts_at",
-            "appointment__location__time_zone",
-        )
-    )
     context = {
         "patient": episode.patient,
         "episode": episode,
-        "note_rows": _note_rows(episode.patient_id, notes),
+        "notes": _note_rows(episode),
         "assessments": assessments,
         "progress": progress,
         "undecided": [a for a in progress.red_flags if a.needs_referral_decision],
@@ -127,7 +120,6 @@ def episode_detail(request: HttpRequest, patient_pk: int, pk: int) -> HttpRespon
         "other_alerts": progress.alerts[len(progress.red_flags) :],
         "interventions": interventions,
         "chart_svg": _chart(episode, progress, interventions),
-        "notes": notes,
         "has_initial": any(a.kind == Assessment.Kind.INITIAL for a in assessments),
         "assessment_rows": list(zip(assessments, progress.points, strict=True)),
         "change_rows": [
@@ -136,24 +128,26 @@ def episode_detail(request: HttpRequest, patient_pk: int, pk: int) -> HttpRespon
         ],
         "kujala_mcid": reference.KUJALA_MCID,
         "nprs_mcid": reference.NPRS_IMPORTANT_CHANGE,
-        "discharge_form": EpisodeDischargeForm(episode=episode),
     }
     return render(request, "treatments/episode_detail.html", context)
 
 
-def _note_rows(patient_pk: int, notes: list) -> list[tuple[str, str, bool]]:
-    """Each note's link, its visit's local date and time ("j M Y, H:i" in the visit's
-    location's zone), and whether it is signed: one reverse() and no template filters."""
-    url = reverse("treatments:note", args=[patient_pk, 999999999]).replace("999999999", "{}")
+def _note_rows(episode: Episode) -> list[tuple[str, str, bool]]:
+    """Each visit note's link, its visit's date and time ("j M Y, H:i" in the zone of the
+    visit's location) and whether it is signed, read as plain values and formatted once."""
+    url = reverse("treatments:note", args=[episode.patient_id, 999999999])
+    url = url.replace("999999999", "{}")
+    values = episode.notes.values_list(
+        "pk", "signed_at", "appointment__starts_at", "appointment__location__time_zone"
+    )
     months = {}
     rows = []
-    for note in notes:
-        appointment = note.appointment
-        local = appointment.starts_at.astimezone(appointment.location.zone)
+    for pk, signed_at, starts_at, zone in values:
+        local = starts_at.astimezone(ZoneInfo(zone))
         if local.month not in months:
             months[local.month] = MONTHS_3[local.month].title()
         label = f"{local.day} {months[local.month]} {local.year}, {local:%H:%M}"
-        rows.append((url.format(note.pk), label, note.is_signed))
+        rows.append((url.format(pk), label, signed_at is not None))
     return rows
 
 
