@@ -22,6 +22,7 @@ from .calendar import (
     cancelled_list,
     day_grid,
     grid_rows_html,
+    options_html,
     physiotherapists,
     week_grid,
 )
@@ -99,7 +100,7 @@ def calendar_day(request: HttpRequest) -> HttpResponse:
         "today": timezone.localdate(timezone=location.zone),
         "previous": day - datetime.timedelta(days=1),
         "next": day + datetime.timedelta(days=1),
-        "locations": locations,
+        "location_options": options_html(locations, location.pk, label=lambda option: option.name),
         "print_view": print_view,
     }
     if context["print_view"]:
@@ -151,7 +152,7 @@ def calendar_week(request: HttpRequest) -> HttpResponse:
         "previous": monday - datetime.timedelta(days=7),
         "next": monday + datetime.timedelta(days=7),
         "today": timezone.localdate(timezone=location.zone),
-        "clinicians": clinicians,
+        "clinician_options": options_html(clinicians, clinician.pk),
     }
     return render(
         request,

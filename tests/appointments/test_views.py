@@ -231,6 +231,8 @@ def test_names_in_the_day_and_week_grids_are_escaped(front_desk_client, clinic) 
         assert escape("Knee & <u>hip</u>") in page
     assert escape(f"Book 09:00 on {DAY:%a %d %b} with <b>Ann</b> O'Hara") in day
     assert escape("· Smith & <i>Jones</i>") in week and "<i>" not in week
+    assert f">{escape('Smith & <i>Jones</i>')}</option>" in day and "<i>" not in day
+    assert " selected>" + escape("<b>Ann</b> O'Hara") + "</option>" in week
 
 
 @pytest.mark.parametrize(
