@@ -1,5 +1,6 @@
 """Episodes of care and their assessments: open, review, reassess, discharge."""
 
+from html import escape
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
@@ -9,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.dates import MONTHS_3
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
 from clinic.audit import Action, log_access
@@ -132,11 +134,16 @@ def episode_detail(request: HttpRequest, patient_pk: int, pk: int) -> HttpRespon
     return render(request, "treatments/episode_detail.html", context)
 
 
-def _note_rows(episode: Episode) -> list[tuple[str, str, bool]]:
-    """Each visit note's link, its visit's date and time ("j M Y, H:i" in the zone of the
-    visit's location) and whether it is signed, read as plain values and formatted once."""
+SIGNED_BADGE = '<span class="badge text-bg-light border">signed</span>'
+DRAFT_BADGE = '<span class="badge text-bg-warning">draft</span>'
+
+
+def _note_rows(episode: Episode) -> list[SafeString]:
+    """Each visit note's list item: its link, its visit's date and time ("j M Y, H:i" in the
+    zone of the visit's location) and whether it is signed, read as plain values and written
+    once rather than through a timezone block, a url tag and a date filter per note."""
     url = reverse("treatments:note", args=[episode.patient_id, 999999999])
-    url = url.replace("999999999", "{}")
+    url = escape(url.replace("999999999", "{}"))
     values = episode.notes.values_list(
         "pk", "signed_at", "appointment__starts_at", "appointment__location__time_zone"
     )
@@ -145,9 +152,14 @@ def _note_rows(episode: Episode) -> list[tuple[str, str, bool]]:
     for pk, signed_at, starts_at, zone in values:
         local = starts_at.astimezone(ZoneInfo(zone))
         if local.month not in months:
-            months[local.month] = MONTHS_3[local.month].title()
-        label = f"{local.day} {months[local.month]} {local.year}, {local:%H:%M}"
-        rows.append((url.format(pk), label, signed_at is not None))
+            months[local.month] = escape(MONTHS_3[local.month].title())
+        badge = SIGNED_BADGE if signed_at is not None else DRAFT_BADGE
+        rows.append(
+            mark_safe(
+                f'<li><a href="{url.format(pk)}">{local.day} {months[local.month]} {local.year}, '
+                f"{local:%H:%M}</a>\n        {badge}</li>"
+            )
+        )
     return rows
 
 
