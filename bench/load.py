@@ -68,7 +68,7 @@ def _stats(csv_path: Path) -> list[dict]:
 
 def markdown(result: dict) -> str:
     lines = [
-        "### Load: 50 front-desk users",
+        f"### Load: {result['users']} front-desk users, pausing {result['pause']} s",
         "",
         f"{result['database']} · {result['counts']['patients']:,} patients · "
         f"{result['counts']['appointments']:,} appointments · {result['users']} users · "
@@ -97,6 +97,11 @@ def main() -> None:
     dataset_arguments(parser, workers=2 * (os.cpu_count() or 1) + 1)
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument(
+        "--pause",
+        default="0.5 2.5",
+        help="each user's pause between requests, shortest and longest seconds",
+    )
     args = parser.parse_args()
     env = bench_environment(args)
     from django.db import connections
@@ -124,7 +129,12 @@ def main() -> None:
                 "--only-summary",
                 "--loglevel=WARNING",
             ],
-            env={**env, "BENCH_PLAN": str(plan_file), "BENCH_BOOKED": str(booked_file)},
+            env={
+                **env,
+                "BENCH_PLAN": str(plan_file),
+                "BENCH_BOOKED": str(booked_file),
+                "BENCH_PAUSE": args.pause,
+            },
             check=False,
         )
     finally:
@@ -140,6 +150,7 @@ def main() -> None:
         "counts": plan["counts"],
         "users": args.users,
         "seconds": args.seconds,
+        "pause": args.pause,
         "workers": args.workers,
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "requests": requests,
@@ -149,8 +160,9 @@ def main() -> None:
     }
     text = markdown(result)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "load.json").write_text(json.dumps(result, indent=2) + "\n")
-    (RESULTS / "load.md").write_text(text)
+    stem = "load" if args.pause == "0.5 2.5" and args.users == 50 else "load-custom"
+    (RESULTS / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
+    (RESULTS / f"{stem}.md").write_text(text)
     print(text)
     total = next((row for row in requests if row["name"] == "Aggregated"), None)
     if total is None or total["failures"] or any(doubles.values()):
