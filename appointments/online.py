@@ -18,6 +18,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import dateformat, timezone
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_ratelimit.core import is_ratelimited
 
@@ -143,7 +145,22 @@ def _slot_rows(slots: list[Slot], location: Location, clinicians: dict, link) ->
                 "value": slot.start.isoformat(),
             }
         )
+    for day in days.values():
+        if all(slot["link"] for slot in day["slots"]):
+            day["links"] = mark_safe("".join(_slot_link_html(slot) for slot in day["slots"]))
     return list(days.values())
+
+
+def _slot_link_html(slot: dict) -> str:
+    """One time button as booking/_slot_days.html writes it, every value escaped."""
+    evening = '<span class="badge text-bg-dark">Evening</span>' if slot["evening"] else ""
+    who = f'<span class="slot-who">{escape(slot["clinician"])}</span>' if slot["clinician"] else ""
+    return (
+        f'\n    <li>\n      <a class="btn btn-outline-primary slot" href="{escape(slot["link"])}"'
+        f' aria-label="{escape(slot["label"])}">\n'
+        f'        <span class="slot-time">{escape(slot["time"])}</span>\n'
+        f"        {evening}\n        {who}\n      </a>\n    </li>\n    "
+    )
 
 
 # --- Choosing ---------------------------------------------------------------------------
