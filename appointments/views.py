@@ -8,7 +8,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import dateformat, timezone
+from django.utils.html import escape
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
 from clinic.audit import Action, log_access
@@ -45,6 +47,7 @@ from .models import (
     WaitlistEntry,
     discounted,
 )
+from .slots import Slot
 
 VIEW = "appointments.view_appointment"
 BOOK = "appointments.add_appointment"
@@ -384,24 +387,35 @@ def find_slots(request: HttpRequest) -> HttpResponse:
         )
         names = {u.pk: u for u in form.fields["clinician"].options()}
         zone = data["location"].zone
+        book_url = ""
+        if request.user.has_perm(BOOK):
+            book_url = (
+                f"{reverse('appointments:create')}?clinician={{}}&location={data['location'].pk}"
+                f"&appointment_type={data['appointment_type'].pk}&date={{}}&time={{}}"
+            )
         context["found"] = [
-            _free_time(slot.start.astimezone(zone), names.get(slot.clinician_id), slot.clinician_id)
+            _free_time_row(
+                slot.start.astimezone(zone), names.get(slot.clinician_id), slot, book_url
+            )
             for slot in found
         ]
-        context["can_book"] = request.user.has_perm(BOOK)
     return render(request, "appointments/find_slots.html", context)
 
 
-def _free_time(local: datetime.datetime, clinician: User | None, clinician_id: int) -> dict:
-    """One row of free times, its words and booking link put together once."""
+def _free_time_row(
+    local: datetime.datetime, clinician: User | None, slot: Slot, book_url: str
+) -> SafeString:
+    """One row of free times, written once in Python with the words escaped; the booking
+    link (a path and numbers only) just for those who may book."""
     time = dateformat.time_format(local, "H:i")
-    return {
-        "when": f"{dateformat.format(local, 'D j M Y')}, {time}",
-        "clinician": clinician,
-        "clinician_id": clinician_id,
-        "date": local.date().isoformat(),
-        "time": time,
-    }
+    book = ""
+    if book_url:
+        link = book_url.format(slot.clinician_id, local.date().isoformat(), time)
+        book = f'<a class="btn btn-sm btn-outline-primary" href="{link}">Book</a>'
+    return mark_safe(
+        f"\n    <tr>\n      <td>{escape(dateformat.format(local, 'D j M Y'))}, {escape(time)}</td>"
+        f"\n      <td>{escape(clinician)}</td>\n      <td>{book}</td>\n    </tr>\n  "
+    )
 
 
 @permission_required(BOOK, raise_exception=True)
