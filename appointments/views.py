@@ -1,4 +1,5 @@
 import datetime
+from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -385,37 +386,45 @@ def find_slots(request: HttpRequest) -> HttpResponse:
             windows=form.windows(),
             limit=60,
         )
-        names = {u.pk: u for u in form.fields["clinician"].options()}
-        zone = data["location"].zone
         book_url = ""
         if request.user.has_perm(BOOK):
             book_url = (
                 f"{reverse('appointments:create')}?clinician={{}}&location={data['location'].pk}"
                 f"&appointment_type={data['appointment_type'].pk}&date={{}}&time={{}}"
             )
-        context["found"] = [
-            _free_time_row(
-                slot.start.astimezone(zone), names.get(slot.clinician_id), slot, book_url
-            )
-            for slot in found
-        ]
+        context["found"] = _free_time_rows(
+            found, data["location"].zone, form.fields["clinician"].options(), book_url
+        )
     return render(request, "appointments/find_slots.html", context)
 
 
-def _free_time_row(
-    local: datetime.datetime, clinician: User | None, slot: Slot, book_url: str
-) -> SafeString:
-    """One row of free times, written once in Python with the words escaped; the booking
-    link (a path and numbers only) just for those who may book."""
-    time = dateformat.time_format(local, "H:i")
-    book = ""
-    if book_url:
-        link = book_url.format(slot.clinician_id, local.date().isoformat(), time)
-        book = f'<a class="btn btn-sm btn-outline-primary" href="{link}">Book</a>'
-    return mark_safe(
-        f"\n    <tr>\n      <td>{escape(dateformat.format(local, 'D j M Y'))}, {escape(time)}</td>"
-        f"\n      <td>{escape(clinician)}</td>\n      <td>{book}</td>\n    </tr>\n  "
-    )
+def _free_time_rows(
+    found: list[Slot], zone: ZoneInfo, clinicians: list[User], book_url: str
+) -> list[SafeString]:
+    """The rows of free times, written in Python with the words escaped, each clinician's
+    name and each day's date once; the booking link (a path and numbers only) just for
+    those who may book."""
+    names = {u.pk: escape(u) for u in clinicians}
+    dates: dict[datetime.date, str] = {}
+    rows = []
+    for slot in found:
+        local = slot.start.astimezone(zone)
+        day = local.date()
+        if day not in dates:
+            dates[day] = escape(dateformat.format(local, "D j M Y"))
+        time = f"{local:%H:%M}"
+        book = ""
+        if book_url:
+            link = book_url.format(slot.clinician_id, day.isoformat(), time)
+            book = f'<a class="btn btn-sm btn-outline-primary" href="{link}">Book</a>'
+        rows.append(
+            mark_safe(
+                f"\n    <tr>\n      <td>{dates[day]}, {time}</td>"
+                f"\n      <td>{names.get(slot.clinician_id, 'None')}</td>"
+                f"\n      <td>{book}</td>\n    </tr>\n  "
+            )
+        )
+    return rows
 
 
 @permission_required(BOOK, raise_exception=True)
