@@ -1,5 +1,6 @@
 import datetime
 
+from crispy_forms.templatetags.crispy_forms_filters import as_crispy_field
 from django import forms
 from django.forms.models import ModelChoiceIterator
 from django.utils import timezone
@@ -68,6 +69,27 @@ def _attrs_html(attrs: dict) -> str:
         f" {name}" if value is True else f' {name}="{escape(value)}"'
         for name, value in attrs.items()
         if value is not False
+    )
+
+
+_WIDGET_CLASSES = {
+    Select: "select form-select",
+    forms.DateInput: "dateinput form-control",
+    forms.NumberInput: "numberinput form-control",
+}
+
+
+def _field_html(field: forms.BoundField) -> SafeString:
+    """A field without errors or help text as crispy forms' bootstrap5 field template
+    writes it (whitespace aside): label, asterisk when required, and the widget."""
+    required = field.field.required
+    label_class = "form-label requiredField" if required else "form-label"
+    asterisk = '<span class="asteriskField">*</span>' if required else ""
+    widget = field.as_widget(attrs={"class": _WIDGET_CLASSES[type(field.field.widget)]})
+    return mark_safe(
+        f'<div id="div_{field.auto_id}" class="mb-3">'
+        f'<label for="{field.id_for_label}" class="{label_class}">'
+        f"{escape(field.label)}{asterisk}</label>{widget}</div>"
     )
 
 
@@ -321,6 +343,14 @@ class FindSlotsForm(forms.Form):
         return windows
 
     day_parts = DAY_PARTS
+
+    def fields_html(self) -> dict[str, SafeString]:
+        """The pickers, date and weeks as crispy forms draws them without errors, written
+        in Python; a field with errors is still drawn by crispy forms, messages and all."""
+        return {
+            name: as_crispy_field(self[name]) if self[name].errors else _field_html(self[name])
+            for name in ("appointment_type", "location", "clinician", "from_date", "weeks")
+        }
 
     def grid(self) -> list[tuple[str, list[tuple[str, bool, str]]]]:
         """Rows of (day, [(value, ticked, time label)…]) for the days × times table."""

@@ -429,6 +429,21 @@ def test_find_queries_do_not_grow_with_the_schedule(
     assert text(response).count(">Book</a>") == len(times)
 
 
+def test_find_escapes_a_clinician_name_in_the_picker_and_the_free_times(
+    front_desk_client, physio, london, follow_up
+) -> None:
+    physio.first_name = "<b>Ann</b>"
+    physio.save()
+    WorkingHoursFactory(clinician=physio, location=london, weekday=Weekday.TUESDAY,
+                        start_time=datetime.time(9), end_time=datetime.time(10))  # fmt: skip
+
+    response = front_desk_client.get(find_url(london, follow_up, weeks=1))
+
+    assert "<b>Ann</b>" not in text(response)
+    assert text(response).count("&lt;b&gt;Ann&lt;/b&gt;") == 3
+    assert '<label for="id_weeks" class="form-label requiredField">' in text(response)
+
+
 def test_find_says_so_when_nothing_is_free(front_desk_client, london, follow_up) -> None:
     response = front_desk_client.get(find_url(london, follow_up, weeks=1))
 
