@@ -1,15 +1,19 @@
 """Patient e-mails about appointments, through the outbox.
 
 ``queue`` renders the message (text, HTML and the .ics invitation) into an OutboxMessage
-inside the caller's transaction and delivers it once that transaction commits;
-``deliver_pending`` (the send_reminders command) retries failures. Nothing is sent twice:
-every message has a unique ``dedupe_key`` and ``deliver`` sends under a row lock.
+inside the caller's transaction and delivers it once that transaction commits — during a
+web request, just after the response has gone to the browser (``DeliverAfterResponse``),
+so a slow mail server never holds up the person booking; elsewhere at once.
+``deliver_pending`` (the send_reminders command) retries failures, and sends whatever a
+worker stopped before sending. Nothing is sent twice: every message has a unique
+``dedupe_key`` and ``deliver`` sends under a row lock.
 """
 
+import contextvars
 import datetime
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from functools import partial
 
@@ -205,8 +209,49 @@ def outbox_add(*, dedupe_key: str, **fields) -> tuple[OutboxMessage, bool]:
         return existing, False
 
 
+#: Messages committed during the current web request, delivered after its response.
+_after_response: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
+    "outbox_after_response", default=None
+)
+
+
+def _deliver_soon(message_id: int) -> None:
+    pending = _after_response.get()
+    if pending is None:
+        deliver(message_id)
+    else:
+        pending.append(message_id)
+
+
 def _deliver_on_commit(message: OutboxMessage) -> None:
-    transaction.on_commit(partial(deliver, message.pk), robust=True)
+    transaction.on_commit(partial(_deliver_soon, message.pk), robust=True)
+
+
+def _deliver_all(message_ids: list[int]) -> None:
+    for message_id in message_ids:
+        try:
+            deliver(message_id)
+        except Exception:  # the message stays in the outbox for send_reminders
+            logger.exception("Outbox message %s could not be delivered", message_id)
+
+
+class DeliverAfterResponse:
+    """Sends the e-mails a request committed once its response has been sent: the server
+    calls the response's ``close`` after the last byte, before the next request."""
+
+    def __init__(self, get_response: Callable) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        pending: list[int] = []
+        token = _after_response.set(pending)
+        try:
+            response = self.get_response(request)
+        finally:
+            _after_response.reset(token)
+        if pending:
+            response._resource_closers.append(partial(_deliver_all, pending))
+        return response
 
 
 def queue(

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "clinic.audit.RequestIdMiddleware",
+    "appointments.notifications.DeliverAfterResponse",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "clinic.security.PermissionsPolicyMiddleware",

@@ -446,3 +446,118 @@ def test_html_bodies_escape_what_staff_typed(
     email = mail.outbox[0]
     assert "&lt;b&gt;Eve&lt;/b&gt;" in email.alternatives[0][0]
     assert "<b>Eve</b> O'Neil" in email.body
+
+
+def _close_as_the_server_does(response) -> None:
+    """``response.close()``, as a WSGI server calls it after the last byte — without the
+    end-of-request signal closing the test's database connection (as the test client)."""
+    from django.core.signals import request_finished
+    from django.db import close_old_connections
+
+    request_finished.disconnect(close_old_connections)
+    try:
+        response.close()
+    finally:
+        request_finished.connect(close_old_connections)
+
+
+def _booking_view(patient, physio, london, follow_up, starts_at, on_commit):
+    from django.http import HttpResponse
+
+    def view(request):
+        with on_commit(execute=True):  # the booking commits inside the view
+            book(patient, physio, london, follow_up, starts_at)
+        return HttpResponse("booked")
+
+    return view
+
+
+def test_during_a_request_the_confirmation_goes_once_the_response_has_been_sent(
+    patient, physio, london, follow_up, bookable, django_capture_on_commit_callbacks, rf
+):
+    middleware = notifications.DeliverAfterResponse(
+        _booking_view(
+            patient,
+            physio,
+            london,
+            follow_up,
+            local("2030-07-02 18:30"),
+            django_capture_on_commit_callbacks,
+        )
+    )
+    response = middleware(rf.post("/appointments/book/"))
+
+    assert response.content == b"booked"
+    assert mail.outbox == []  # committed to the outbox, not yet sent
+    assert OutboxMessage.objects.get().state == "pending"
+
+    _close_as_the_server_does(response)
+
+    (email,) = mail.outbox
+    assert "Tuesday 2 July 2030, 18:30" in email.subject
+    assert OutboxMessage.objects.get().state == "sent"
+
+
+def test_a_send_failing_after_the_response_leaves_the_message_for_the_retry(
+    patient, physio, london, follow_up, bookable, django_capture_on_commit_callbacks, rf
+):
+    middleware = notifications.DeliverAfterResponse(
+        _booking_view(
+            patient,
+            physio,
+            london,
+            follow_up,
+            local("2030-03-05 10:00"),
+            django_capture_on_commit_callbacks,
+        )
+    )
+    response = middleware(rf.post("/appointments/book/"))
+    with mock.patch.object(EmailMultiAlternatives, "send", side_effect=OSError("SMTP down")):
+        _close_as_the_server_does(response)
+
+    message = OutboxMessage.objects.get()
+    assert (message.state, message.last_error) == ("failed", "OSError: SMTP down")
+    assert notifications.deliver_pending() == (1, 0)
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db(transaction=True)  # the booking really commits inside the request
+def test_the_booking_page_answers_before_the_confirmation_is_sent(
+    front_desk_client, patient, physio, london, follow_up, bookable
+):
+    from django.urls import reverse
+
+    sent_before_answer = []
+    real_send = EmailMultiAlternatives.send
+
+    def send(self, *args, **kwargs):
+        sent_before_answer.append(response_seen)
+        return real_send(self, *args, **kwargs)
+
+    response_seen = False
+    form = {
+        "patient": patient.pk,
+        "appointment_type": follow_up.pk,
+        "location": london.pk,
+        "clinician": physio.pk,
+        "date": "2030-07-02",
+        "time": "10:00",
+        "room": "",
+        "notes": "",
+    }
+    with mock.patch.object(EmailMultiAlternatives, "send", send):
+        from django.http import HttpResponseBase
+
+        real_close = HttpResponseBase.close
+
+        def close(self):
+            nonlocal response_seen
+            response_seen = True  # the server has sent the whole response
+            real_close(self)
+
+        with mock.patch.object(HttpResponseBase, "close", close):
+            response = front_desk_client.post(reverse("appointments:create"), form)
+
+    assert response.status_code == 302
+    assert sent_before_answer == [True]
+    assert len(mail.outbox) == 1
