@@ -118,24 +118,21 @@ def _window(first_day: datetime.date, last_day: datetime.date, zone) -> tuple:
 def _busy(
     ids: list[int],
     location: Location,
-    rooms_needed: bool,
+    room_ids: list[int] | None,
     first_day: datetime.date,
     last_day: datetime.date,
 ) -> tuple[dict[int, slots.Timeline], dict[int, slots.Timeline]]:
     """Each clinician's live appointments (with their buffers) and time off, and each
-    room's appointments at the location, merged, over the days given, in one read.
+    given room's live appointments, merged, over the days given, in one read.
 
     Appointments ending up to eight hours before the window are read too, so the buffer
-    after one still counts on the first day. Time off comes as rows without a room or a
-    buffer."""
+    after one still counts on the first day. The clinicians' appointments are read from
+    their own index alone; the rooms' other appointments come after them, and time off
+    as rows without a room or a buffer."""
     window_start, window_end = _window(first_day, last_day, location.zone)
-    wanted = Q(clinician_id__in=ids)
-    if rooms_needed:
-        wanted |= Q(location=location, room__isnull=False)
-    appointments = (
-        Appointment.objects.live()
-        .overlapping(window_start - LONGEST_APPOINTMENT, window_end)
-        .filter(wanted)
+    live = Appointment.objects.live().overlapping(window_start - LONGEST_APPOINTMENT, window_end)
+    rows = (
+        live.filter(clinician_id__in=ids)
         .order_by()
         .values_list(
             "clinician_id",
@@ -145,7 +142,7 @@ def _busy(
             "appointment_type__buffer_after_minutes",
         )
     )
-    time_off = (
+    others = [
         TimeOff.objects.filter(
             clinician_id__in=ids, starts_at__lt=window_end, ends_at__gt=window_start
         )
@@ -157,16 +154,28 @@ def _busy(
             _Microseconds("ends_at"),
             Value(0, output_field=IntegerField()),
         )
-    )
+    ]
+    if room_ids:
+        others.append(
+            live.filter(room_id__in=room_ids)
+            .exclude(clinician_id__in=ids)
+            .order_by()
+            .values_list(
+                "clinician_id",
+                "room_id",
+                _Microseconds("starts_at"),
+                _Microseconds("ends_at"),
+                Value(0, output_field=IntegerField()),
+            )
+        )
     clinician_spans: dict[int, list[tuple[int, int]]] = defaultdict(list)
     room_spans: dict[int, list[tuple[int, int]]] = defaultdict(list)
     candidates = set(ids)
-    for clinician_id, room_id, start, end, buffer_minutes in _fetch(
-        appointments.union(time_off, all=True)
-    ):
+    rooms = set(room_ids or ())
+    for clinician_id, room_id, start, end, buffer_minutes in _fetch(rows.union(*others, all=True)):
         if clinician_id in candidates:
             clinician_spans[clinician_id].append((start, end + buffer_minutes * _MINUTE_US))
-        if room_id is not None:
+        if room_id in rooms:
             room_spans[room_id].append((start, end))
     instants: dict[int, datetime.datetime] = {}
     return (
@@ -245,7 +254,7 @@ def find_free_slots(
     profiles = {c.pk: getattr(c, "staff_profile", None) for c in candidates}
 
     def search(first: datetime.date, last: datetime.date, wanted: int | None) -> list:
-        busy, room_busy = _busy(ids, location, room_ids is not None, first, last)
+        busy, room_busy = _busy(ids, location, room_ids, first, last)
         found = slots.find_slots(
             zone=zone,
             first_day=first,

@@ -420,6 +420,13 @@ class Appointment(models.Model):
             models.Index(fields=["patient", "starts_at"], name="appt_patient_start_idx"),
             models.Index(fields=["room", "starts_at"], name="appt_room_start_idx"),
             models.Index(fields=["status", "starts_at"], name="appt_status_start_idx"),
+            # The slot finder reads each clinician's live appointments from this alone.
+            models.Index(
+                fields=["clinician", "starts_at"],
+                include=["ends_at", "appointment_type", "room"],
+                condition=models.Q(status__in=LIVE_STATUSES),
+                name="appt_live_clinician_start_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

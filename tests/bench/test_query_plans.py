@@ -127,3 +127,27 @@ def test_the_availability_query_reads_appointments_by_index(flagship) -> None:
 
     assert reads
     assert [seq_scans(plan_of(sql)) for sql in reads] == [set()] * len(reads)
+
+
+def indexes_used(node: dict) -> set[str]:
+    found = {node["Index Name"]} if "Index Name" in node else set()
+    for child in node.get("Plans", []):
+        found |= indexes_used(child)
+    return found
+
+
+def test_the_slot_finder_reads_clinicians_appointments_from_their_live_index(flagship) -> None:
+    follow_up = AppointmentType.objects.get(name="Follow-up")
+    first_day = timezone.localdate() + datetime.timedelta(days=1)
+    with CaptureQueriesContext(connection) as captured:
+        find_free_slots(
+            appointment_type=follow_up,
+            location=flagship,
+            first_day=first_day,
+            last_day=first_day + datetime.timedelta(weeks=8),
+            limit=60,
+        )
+    reads = [q["sql"] for q in captured if "EXTRACT(EPOCH" in q["sql"]]
+
+    assert reads
+    assert all("appt_live_clinician_start_idx" in indexes_used(plan_of(sql)) for sql in reads)
