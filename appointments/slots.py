@@ -11,6 +11,7 @@ from bisect import bisect_right
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 __all__ = [
@@ -152,8 +153,10 @@ class Timeline:
         return None
 
 
+@lru_cache(maxsize=4096)
 def _local_to_utc(day: date, wall: time, zone: ZoneInfo) -> datetime:
-    """The instant the local clock shows `wall` on `day`.
+    """The instant the local clock shows `wall` on `day`; clinicians share their hours,
+    and the answer depends on nothing else, so each is worked out once.
 
     An ambiguous time (clocks going back) takes its first occurrence (fold=0). A time
     that does not exist (clocks going forward) moves to the first instant after the gap.
