@@ -77,18 +77,7 @@ def _timeline(
 
     Appointments share a few hundred distinct instants, so ``instants`` converts each once.
     """
-    spans.sort()
-    starts: list[int] = []
-    ends: list[int] = []
-    for start, end in spans:
-        if start == end:
-            continue
-        if ends and start <= ends[-1]:
-            if end > ends[-1]:
-                ends[-1] = end
-        else:
-            starts.append(start)
-            ends.append(end)
+    starts, ends = slots.joined_bounds(spans)
     for value in (*starts, *ends):
         if value not in instants:
             instants[value] = _instant(value)

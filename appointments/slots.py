@@ -97,14 +97,14 @@ class Slot:
     room_id: int | None
 
 
-def _merged_bounds(intervals: Iterable[Interval]) -> tuple[list[datetime], list[datetime]]:
-    """Starts and ends (UTC) of the sorted, joined, non-empty intervals."""
-    ordered = sorted(
-        (i.start.astimezone(UTC), i.end.astimezone(UTC)) for i in intervals if i.start != i.end
-    )
-    starts: list[datetime] = []
-    ends: list[datetime] = []
-    for start, end in ordered:
+def joined_bounds(spans: Iterable[tuple]) -> tuple[list, list]:
+    """Starts and ends of the (start, end) spans, sorted and joined where they touch or
+    overlap, empty ones left out. Any ordered values will do: datetimes or microseconds."""
+    starts: list = []
+    ends: list = []
+    for start, end in sorted(spans):
+        if start == end:
+            continue
         if ends and start <= ends[-1]:
             if end > ends[-1]:
                 ends[-1] = end
@@ -112,6 +112,11 @@ def _merged_bounds(intervals: Iterable[Interval]) -> tuple[list[datetime], list[
             starts.append(start)
             ends.append(end)
     return starts, ends
+
+
+def _merged_bounds(intervals: Iterable[Interval]) -> tuple[list[datetime], list[datetime]]:
+    """Starts and ends (UTC) of the sorted, joined, non-empty intervals."""
+    return joined_bounds((i.start.astimezone(UTC), i.end.astimezone(UTC)) for i in intervals)
 
 
 def merge_intervals(intervals: Iterable[Interval]) -> list[Interval]:
