@@ -117,37 +117,21 @@ def pages_define(plan: dict, admin_url: str) -> list[Page]:
                 )
             ),
         ),
-        Page(
-            "Search as you type: name fragment",
-            "front_desk",
-            get(lambda r: _q("/patients/", q=fragment(r))),
-            check=shows_fragment,
-            group="search",
-            htmx=True,
-        ),
-        Page(
-            "Search as you type: full name",
-            "front_desk",
-            get(lambda r: _q("/patients/", q=full(r))),
-            check=shows_patient,
-            group="search",
-            htmx=True,
-        ),
-        Page(
-            "Search as you type: date of birth",
-            "front_desk",
-            get(lambda r: _q("/patients/", q=dob(r))),
-            check=shows_patient,
-            group="search",
-            htmx=True,
-        ),
-        Page(
-            "Search as you type: phone",
-            "front_desk",
-            get(lambda r: _q("/patients/", q=phone(r))),
-            check=shows_patient,
-            group="search",
-            htmx=True,
+        *(
+            Page(
+                f"Search as you type: {kind}",
+                "front_desk",
+                get(lambda r, typed=typed: _q("/patients/", q=typed(r))),
+                check=check,
+                group="search",
+                htmx=True,
+            )
+            for kind, typed, check in [
+                ("name fragment", fragment, shows_fragment),
+                ("full name", full, shows_patient),
+                ("date of birth", dob, shows_patient),
+                ("phone", phone, shows_patient),
+            ]
         ),
         Page(
             "Patient page",
@@ -185,33 +169,22 @@ def pages_define(plan: dict, admin_url: str) -> list[Page]:
             "",
             get(lambda r: _q(f"/book/{location}/{plan['online_type_id']}/times/", clinician="any")),
         ),
-        Page(
-            "Admin, Django default: name fragment",
-            "manager",
-            get(lambda r: _q(admin_default, q=fragment(r))),
-            check=shows_fragment,
-            group="admin-default",
-        ),
-        Page(
-            "Admin, Django default: full name",
-            "manager",
-            get(lambda r: _q(admin_default, q=full(r))),
-            check=shows_patient,
-            group="admin-default",
-        ),
-        Page(
-            "Admin, practice's own: name fragment",
-            "manager",
-            get(lambda r: _q(admin_tuned, q=fragment(r))),
-            check=shows_fragment,
-            group="admin-tuned",
-        ),
-        Page(
-            "Admin, practice's own: full name",
-            "manager",
-            get(lambda r: _q(admin_tuned, q=full(r))),
-            check=shows_patient,
-            group="admin-tuned",
+        *(
+            Page(
+                f"Admin, {who}: {kind}",
+                "manager",
+                get(lambda r, url=url, typed=typed: _q(url, q=typed(r))),
+                check=check,
+                group=group,
+            )
+            for who, url, group in [
+                ("Django default", admin_default, "admin-default"),
+                ("practice's own", admin_tuned, "admin-tuned"),
+            ]
+            for kind, typed, check in [
+                ("name fragment", fragment, shows_fragment),
+                ("full name", full, shows_patient),
+            ]
         ),
     ]
 
