@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
+from clinic.links import link_maker
 from clinic.models import Location, User
 from clinic.roles import Role
 
@@ -353,11 +354,11 @@ def options_html(choices, selected_pk: int, label: Callable = str) -> SafeString
 
 def cancelled_list(grid: Grid) -> list[dict]:
     """The cancelled appointments under a day's grid, their words put together once."""
-    detail_url = reverse("appointments:detail", args=[999999999]).replace("999999999", "{}")
+    detail = link_maker("appointments:detail")
     return [
         {
-            "url": detail_url.format(a.pk),
-            "time": f"{timezone.localtime(a.starts_at):%H:%M}",
+            "url": detail(a.pk),
+            "time": f"{timezone.localtime(a.starts_at, grid.zone):%H:%M}",
             "patient_name": a.patient_name,
             "clinician": a.clinician,
             "late": a.late_cancellation,
@@ -371,8 +372,7 @@ def grid_rows_html(grid: Grid, *, can_book: bool, week_view: bool = False) -> Sa
     busy day has hundreds of cells. Every value that comes from the database is escaped."""
     zone = grid.zone
     book_url = escape(reverse("appointments:create"))
-    # One reverse() for every appointment link; the pk slots into the reversed path.
-    detail_url = escape(reverse("appointments:detail", args=[999999999])).replace("999999999", "{}")
+    detail = link_maker("appointments:detail")
     status_labels = dict(Status.choices)
     free_links = [
         (
@@ -416,7 +416,7 @@ def grid_rows_html(grid: Grid, *, can_book: bool, week_view: bool = False) -> Sa
                     )
                     html.append(
                         f'<a class="appt type-{a.appointment_type_id} status-{status}" '
-                        f'href="{detail_url.format(a.pk)}">\n'
+                        f'href="{escape(detail(a.pk))}">\n'
                         f'<span class="appt-time">{a.starts_at.astimezone(zone):%H:%M}–'
                         f"{a.ends_at.astimezone(zone):%H:%M}</span>\n"
                         f'<span class="appt-patient">{escape(a.patient_name)}</span>\n'

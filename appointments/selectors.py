@@ -1,11 +1,11 @@
 """Reads of the schedule that pages share."""
 
 from django.db.models import Count, Q
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from clinic.links import link_maker
 from patients.models import Patient
 
 from .models import Appointment, Status
@@ -48,14 +48,14 @@ _LATE = mark_safe(' <span class="badge text-bg-warning">late</span>')
 def appointment_lines(appointments: list[Appointment]) -> list[SafeString]:
     """The patient page's appointment list items, in the location's wall-clock time, written
     in one pass (escaped by ``format_html``) rather than a template and time zone per item."""
-    detail = reverse("appointments:detail", args=[0]).removesuffix("0/")
+    detail = link_maker("appointments:detail")
     lines = []
     for a in appointments:
         local = a.local_start
         lines.append(
             format_html(
                 _LINE,
-                f"{detail}{a.pk}/",
+                detail(a.pk),
                 f"{local:%a} {local.day} {local:%b %Y}",
                 f"{local:%H:%M}",
                 a.appointment_type.name,

@@ -7,13 +7,13 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from appointments.selectors import patient_appointment_summary
 from clinic.audit import AccessEvent, Action, log_access
+from clinic.links import link_maker
 from clinic.pagination import COUNT_CAP
 from treatments.selectors import patient_clinical_summary
 
@@ -74,11 +74,11 @@ _ARCHIVED = mark_safe('<span class="badge text-bg-secondary">Archived</span>')
 def _patient_rows(page: Page) -> list[str]:
     """The result rows, written in one pass (a template per row costs more than the search).
     Every value is escaped by ``format_html``."""
-    detail = reverse("patients:detail", args=[0]).removesuffix("0/")
+    detail = link_maker("patients:detail")
     return [
         format_html(
             _ROW,
-            f"{detail}{patient.pk}/",
+            detail(patient.pk),
             patient.last_name,
             patient.first_name,
             format_html(' <span class="text-body-secondary">({})</span>', patient.preferred_name)

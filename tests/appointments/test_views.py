@@ -113,6 +113,21 @@ def test_cancelled_appointments_are_listed_below_the_grid_with_a_late_badge(
     assert '<a class="appt ' not in text(response)
 
 
+def test_cancelled_appointments_show_the_locations_own_time(
+    front_desk_client, physio, patient
+) -> None:
+    sydney = LocationFactory(name="Harbour", time_zone="Australia/Sydney")
+    cancelled = AppointmentFactory(
+        patient=patient, clinician=physio, location=sydney, starts_at=at(DAY, "09:30", sydney.zone),
+        status=Status.CANCELLED,
+    )  # fmt: skip
+
+    response = front_desk_client.get(day_url(sydney))
+
+    assert shows(response, "09:30 Hannah Wright with Priya Shah")
+    assert f'href="{cancelled.get_absolute_url()}"' in text(response)
+
+
 def test_an_htmx_request_gets_only_the_calendar(front_desk_client, physio, clinic, patient):
     AppointmentFactory(patient=patient, clinician=physio, location=clinic,
                        starts_at=at(DAY, "10:00"))  # fmt: skip

@@ -8,12 +8,13 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path, reverse
+from django.urls import path
 from django.utils.dates import MONTHS_3
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
 from clinic.audit import Action, log_access
+from clinic.links import link_maker
 
 from .. import charts, reference, services
 from ..access import clinical_read, clinical_write, get_episode, get_patient
@@ -142,8 +143,7 @@ def _note_rows(episode: Episode) -> list[SafeString]:
     """Each visit note's list item: its link, its visit's date and time ("j M Y, H:i" in the
     zone of the visit's location) and whether it is signed, read as plain values and written
     once rather than through a timezone block, a url tag and a date filter per note."""
-    url = reverse("treatments:note", args=[episode.patient_id, 999999999])
-    url = escape(url.replace("999999999", "{}"))
+    note = link_maker("treatments:note", episode.patient_id)
     values = episode.notes.values_list(
         "pk", "signed_at", "appointment__starts_at", "appointment__location__time_zone"
     )
@@ -156,7 +156,7 @@ def _note_rows(episode: Episode) -> list[SafeString]:
         badge = SIGNED_BADGE if signed_at is not None else DRAFT_BADGE
         rows.append(
             mark_safe(
-                f'<li><a href="{url.format(pk)}">{local.day} {months[local.month]} {local.year}, '
+                f'<li><a href="{escape(note(pk))}">{local.day} {months[local.month]} {local.year}, '
                 f"{local:%H:%M}</a>\n        {badge}</li>"
             )
         )
