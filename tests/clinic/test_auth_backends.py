@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import Permission
 
 from clinic.roles import ROLE_PERMISSIONS, Role
-from tests.factories import UserFactory
+from tests.factories import StaffProfileFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -84,3 +84,100 @@ def test_someone_with_no_role_is_signed_in_with_none(client) -> None:
     assert signed_in.pk == user.pk
     assert signed_in.role_names == frozenset()
     assert signed_in.get_all_permissions() == set()
+
+
+def _signed_in(client, user):
+    from django.contrib.auth import get_user
+
+    client.force_login(user)
+    return get_user(type("Request", (), {"session": client.session})())
+
+
+def test_the_signed_in_person_is_read_exactly_as_the_orm_reads_them(client) -> None:
+    import datetime
+
+    profile = StaffProfileFactory(
+        user=UserFactory(roles=[Role.PHYSIOTHERAPIST]),
+        display_name="Dr Ana Ruiz",
+        dry_needling_certified_on=datetime.date(2026, 1, 5),
+        dry_needling_expires_on=datetime.date(2028, 1, 4),
+    )
+
+    signed_in = _signed_in(client, profile.user)
+
+    expected = type(profile.user).objects.get(pk=profile.user.pk)
+    for field in expected._meta.concrete_fields:
+        assert getattr(signed_in, field.attname) == getattr(expected, field.attname), field
+    assert signed_in.last_login.tzinfo is not None
+    assert signed_in.is_active is True
+    assert signed_in.staff_profile.pk == profile.pk
+    assert signed_in.staff_profile.dry_needling_expires_on == datetime.date(2028, 1, 4)
+    assert str(signed_in) == "Dr Ana Ruiz"
+
+
+def test_someone_without_a_staff_profile_costs_no_second_query(
+    client, django_assert_num_queries
+) -> None:
+    user = UserFactory(roles=[Role.FRONT_DESK], first_name="Sam", last_name="Lee")
+
+    signed_in = _signed_in(client, user)
+
+    with django_assert_num_queries(0):
+        assert getattr(signed_in, "staff_profile", None) is None
+        assert str(signed_in) == "Sam Lee"
+
+
+def test_each_person_is_read_as_themselves(client) -> None:
+    first, second = UserFactory(roles=[Role.FRONT_DESK]), UserFactory(roles=[])
+
+    assert _signed_in(client, first).pk == first.pk
+    assert _signed_in(client, second).pk == second.pk
+    assert _signed_in(client, second).role_names == frozenset()
+
+
+def test_a_deactivated_or_removed_person_is_signed_out(client) -> None:
+    from django.contrib.auth.models import AnonymousUser
+
+    user = UserFactory(roles=[Role.FRONT_DESK])
+    client.force_login(user)
+    type(user).objects.filter(pk=user.pk).update(is_active=False)
+    request = type("Request", (), {"session": client.session})()
+    from django.contrib.auth import get_user
+
+    assert isinstance(get_user(request), AnonymousUser)
+    type(user).objects.filter(pk=user.pk).delete()
+    assert isinstance(get_user(request), AnonymousUser)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_signed_in_person_is_read_in_another_thread_too() -> None:
+    import threading
+
+    from django.db import connection
+
+    from clinic.auth_backends import RoleBackend
+
+    user = UserFactory(roles=[Role.FRONT_DESK])
+    found = []
+
+    def read() -> None:
+        try:
+            found.append(RoleBackend().get_user(user.pk))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    thread.join()
+
+    assert found[0].pk == user.pk
+    assert found[0].role_names == {Role.FRONT_DESK.value}
+
+
+def test_a_compiled_read_must_use_its_value_exactly_once() -> None:
+    from clinic.compiled_queries import CompiledRead
+
+    everyone = CompiledRead(lambda value: type(UserFactory()).objects.all())
+
+    with pytest.raises(ValueError, match="exactly once"):
+        everyone.get(1)
