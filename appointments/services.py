@@ -370,7 +370,7 @@ def _availability_problems(request: BookingRequest, answers: PracticeSettings) -
 def _lock_clinician(clinician: User) -> None:
     # On PostgreSQL this queues bookings for one clinician so the checks see every
     # committed booking; SQLite's IMMEDIATE transactions already queue all writers.
-    User.objects.select_for_update().filter(pk=clinician.pk).first()
+    list(User.objects.select_for_update().filter(pk=clinician.pk).values_list("pk"))
 
 
 def _record_status(
