@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from clinic.models import Location, Room, User
@@ -27,7 +27,6 @@ from .models import (
     LONGEST_APPOINTMENT,
     TRANSITIONS,
     Appointment,
-    AppointmentQuerySet,
     AppointmentSeries,
     AppointmentStatusChange,
     AppointmentType,
@@ -75,19 +74,6 @@ def price_for(
     return appointment_type.price, 0
 
 
-def _overlapping_live(
-    starts_at: datetime.datetime, ends_at: datetime.datetime, exclude: Iterable[int]
-) -> AppointmentQuerySet:
-    return Appointment.objects.live().overlapping(starts_at, ends_at).exclude(pk__in=list(exclude))
-
-
-def _involving(clinician: User, patient: Patient, room: Room | None) -> Q:
-    involved = Q(clinician=clinician) | Q(patient=patient)
-    if room is not None:
-        involved |= Q(room=room)
-    return involved
-
-
 def clashes(
     *,
     starts_at: datetime.datetime,
@@ -98,10 +84,16 @@ def clashes(
     exclude: Iterable[int] = (),
 ) -> list[str]:
     """Every clash with live appointments, each named so the user knows what to change."""
-    candidates = _overlapping_live(starts_at, ends_at, exclude).filter(
-        _involving(clinician, patient, room)
+    involved = Q(clinician=clinician) | Q(patient=patient)
+    if room is not None:
+        involved |= Q(room=room)
+    candidates = (
+        Appointment.objects.live()
+        .overlapping(starts_at, ends_at)
+        .exclude(pk__in=list(exclude))
+        .filter(involved)
     )
-    # Nearly every check clashes with nothing: a plain existence check spares it the
+    # Nearly every booking clashes with nothing: a plain existence check spares it the
     # joined read that only naming a clash needs.
     if not candidates.exists():
         return []
@@ -267,11 +259,13 @@ def _answers(request: BookingRequest, *, exclude: list[int]) -> PracticeSettings
     return practice
 
 
-def _time_off(clinician: User, starts_at: datetime.datetime, ends_at: datetime.datetime):
+def _time_off(
+    clinician: User, starts_at: datetime.datetime, ends_at: datetime.datetime
+) -> QuerySet[TimeOff]:
     return TimeOff.objects.filter(clinician=clinician, starts_at__lt=ends_at, ends_at__gt=starts_at)
 
 
-def _closures(location: Location, day: datetime.date):
+def _closures(location: Location, day: datetime.date) -> QuerySet[Closure]:
     return Closure.objects.filter(starts_on__lte=day, ends_on__gte=day).filter(
         Q(location=location) | Q(location__isnull=True)
     )
