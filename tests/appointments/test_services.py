@@ -75,6 +75,19 @@ def test_booking_creates_the_appointment_with_a_price_snapshot_and_history(
     assert (change.from_status, change.to_status, change.changed_by) == ("", "booked", front_desk)
 
 
+def test_the_first_booking_of_a_new_practice_sets_up_its_settings(
+    patient, physio, clinic, follow_up
+) -> None:
+    assert not PracticeSettings.objects.exists()
+
+    appointment = _book(patient, physio, clinic, follow_up, at(DAY, "10:00"))
+
+    assert (
+        appointment.discount_percent == PracticeSettings.objects.get().new_patient_discount_percent
+    )
+    assert "24 hours' notice" in OutboxMessage.objects.get(appointment=appointment).body_text
+
+
 def test_new_patient_discount_applies_to_the_first_appointment_only(
     patient, physio, clinic, follow_up
 ) -> None:
