@@ -121,9 +121,14 @@ def _subject(kind: str, anchor: Appointment, count: int) -> str:
     return f"{subjects[kind]} · {settings.PRACTICE_NAME}"[:200]
 
 
-def _appointment_context(kind: str, anchor: Appointment, occurrences: list[Appointment]) -> dict:
+def _appointment_context(
+    kind: str,
+    anchor: Appointment,
+    occurrences: list[Appointment],
+    practice: PracticeSettings | None = None,
+) -> dict:
     location = anchor.location
-    practice = PracticeSettings.load()
+    practice = practice or PracticeSettings.load()
     return {
         "practice_name": settings.PRACTICE_NAME,
         "patient_name": anchor.patient.full_name,
@@ -156,6 +161,7 @@ def _enqueue(
     kind: str,
     series: Sequence[Appointment] | None,
     just_booked: bool = False,
+    practice: PracticeSettings | None = None,
 ) -> tuple[OutboxMessage | None, bool]:
     kind = Kind(kind)
     if kind == Kind.WAITLIST_OFFER:
@@ -171,7 +177,7 @@ def _enqueue(
     if not may_email(patient, kind):
         return None, False
     key = _dedupe_key(kind, anchor)
-    text, html = _render(kind, _appointment_context(kind, anchor, occurrences))
+    text, html = _render(kind, _appointment_context(kind, anchor, occurrences, practice))
     method = ics.Method.CANCEL if kind == Kind.CANCELLATION else ics.Method.REQUEST
     invitation = ics.invitation(
         occurrences,
@@ -260,15 +266,17 @@ def queue(
     *,
     series: Sequence[Appointment] | None = None,
     just_booked: bool = False,
+    practice: PracticeSettings | None = None,
 ) -> OutboxMessage | None:
     """Write the e-mail about ``appointment`` (or the whole ``series``) to the outbox.
 
     Returns None when the patient may not be e-mailed: no address, or a reminder without
     consent. Calling it again for the same event returns the message already queued.
     ``just_booked`` says the appointment was created in the caller's transaction with its
-    patient, clinician, location, room and type attached, so it is not read again.
+    patient, clinician, location, room and type attached, so it is not read again;
+    ``practice`` hands over the practice settings when the caller has read them already.
     """
-    message, created = _enqueue(appointment, kind, series, just_booked)
+    message, created = _enqueue(appointment, kind, series, just_booked, practice)
     if created:
         _deliver_on_commit(message)
     return message

@@ -16,7 +16,7 @@ from .scheduling import at, day_ahead
 pytestmark = pytest.mark.django_db
 
 DAY = day_ahead(14, weekday=Weekday.TUESDAY)
-BOOKING_QUERIES = 32
+BOOKING_QUERIES = 24
 
 
 @pytest.mark.parametrize(("colleagues", "per_day"), [(0, 0), (6, 8)])

@@ -75,6 +75,19 @@ def test_booking_creates_the_appointment_with_a_price_snapshot_and_history(
     assert (change.from_status, change.to_status, change.changed_by) == ("", "booked", front_desk)
 
 
+def test_the_first_booking_of_a_new_practice_sets_up_its_settings(
+    patient, physio, clinic, follow_up
+) -> None:
+    assert not PracticeSettings.objects.exists()
+
+    appointment = _book(patient, physio, clinic, follow_up, at(DAY, "10:00"))
+
+    assert (
+        appointment.discount_percent == PracticeSettings.objects.get().new_patient_discount_percent
+    )
+    assert "24 hours' notice" in OutboxMessage.objects.get(appointment=appointment).body_text
+
+
 def test_new_patient_discount_applies_to_the_first_appointment_only(
     patient, physio, clinic, follow_up
 ) -> None:
@@ -304,6 +317,110 @@ def test_booking_is_refused_when_every_room_is_taken(patient, physio, colleague,
     assert Appointment.objects.count() == 1
 
 
+def test_a_booking_that_breaks_every_rule_at_once_names_each_in_order(
+    patient, physio, colleague, clinic
+) -> None:
+    assessment = AppointmentTypeFactory(name="Assessment", new_patients_only=True, needs_room=True)
+    assessment.clinicians.add(colleague)
+    room = RoomFactory(location=clinic, name="Room A")
+    AppointmentFactory(patient=patient, clinician=colleague, location=clinic,
+                       appointment_type=assessment, starts_at=at(DAY, "12:00"))  # fmt: skip
+    AppointmentFactory(patient=PatientFactory(first_name="Olive", last_name="Other"),
+                       clinician=physio, location=clinic, appointment_type=assessment, room=room,
+                       starts_at=at(DAY, "07:30"))  # fmt: skip
+    TimeOffFactory(clinician=physio, starts_at=at(DAY, "07:00"), ends_at=at(DAY, "09:00"))
+    ClosureFactory(location=clinic, starts_on=DAY, reason="Bank holiday")
+
+    with pytest.raises(services.BookingError) as excinfo:
+        _book(patient, physio, clinic, assessment, at(DAY, "07:30"))
+
+    assert excinfo.value.messages == [
+        "Priya Shah does not offer Assessment.",
+        "Assessment is for new patients only; Hannah Wright has been seen before.",
+        "No room is free at Islington from 07:30 to 08:15.",
+        "Priya Shah does not work at Islington at 07:30 on Tuesday.",
+        "Priya Shah is away then (leave).",
+        f"Islington is closed on {DAY:%d %b %Y} (Bank holiday).",
+        "Priya Shah already has Olive Other from 07:30 to 08:15.",
+    ]
+    assert Appointment.objects.count() == 2
+
+
+def test_a_type_offered_by_named_clinicians_is_booked_with_one_of_them(
+    patient, physio, colleague, clinic, follow_up
+) -> None:
+    follow_up.clinicians.add(physio, colleague)
+
+    assert _book(patient, physio, clinic, follow_up, at(DAY, "10:00")).pk
+
+
+@pytest.mark.parametrize(
+    ("start", "booked"),
+    [("08:00", True), ("19:15", True), ("07:45", False), ("19:30", False)],
+    ids=["starts-as-the-day-starts", "ends-as-the-day-ends", "starts-early", "ends-late"],
+)
+def test_a_booking_must_lie_wholly_inside_the_working_hours(
+    start, booked, patient, physio, clinic, follow_up
+) -> None:
+    if booked:
+        assert _book(patient, physio, clinic, follow_up, at(DAY, start)).pk
+    else:
+        with pytest.raises(services.BookingError) as excinfo:
+            _book(patient, physio, clinic, follow_up, at(DAY, start))
+        assert excinfo.value.messages == [
+            f"Priya Shah does not work at Islington at {start} on Tuesday."
+        ]
+
+
+@pytest.mark.parametrize(
+    ("valid_from", "valid_until", "booked"),
+    [(0, 0, True), (1, None, False), (None, -1, False), (None, 0, True)],
+    ids=["from-and-until-that-day", "from-the-next-day", "until-the-day-before", "until-that-day"],
+)
+def test_working_hours_count_only_between_their_dates(
+    valid_from, valid_until, booked, patient, colleague, clinic, follow_up
+) -> None:
+    def day(offset: int | None) -> datetime.date | None:
+        return None if offset is None else DAY + datetime.timedelta(days=offset)
+
+    colleague.working_hours.update(valid_from=day(valid_from), valid_until=day(valid_until))
+
+    if booked:
+        assert _book(patient, colleague, clinic, follow_up, at(DAY, "10:00")).pk
+    else:
+        with pytest.raises(services.BookingError) as excinfo:
+            _book(patient, colleague, clinic, follow_up, at(DAY, "10:00"))
+        assert excinfo.value.messages == [
+            "Colin Baker does not work at Islington at 10:00 on Tuesday."
+        ]
+
+
+def test_time_off_and_closures_on_other_days_do_not_stop_booking(
+    patient, physio, clinic, follow_up
+) -> None:
+    TimeOffFactory(clinician=physio, starts_at=at(DAY, "08:00"), ends_at=at(DAY, "10:00"))
+    ClosureFactory(location=clinic, starts_on=DAY + datetime.timedelta(days=1))
+
+    assert _book(patient, physio, clinic, follow_up, at(DAY, "10:00")).pk
+
+
+def test_the_first_free_room_by_name_is_chosen_past_taken_and_inactive_rooms(
+    patient, physio, colleague, clinic
+) -> None:
+    treatment = AppointmentTypeFactory(name="Treatment", needs_room=True)
+    room_b = RoomFactory(location=clinic, name="Room B")
+    RoomFactory(location=clinic, name="Room A")
+    RoomFactory(location=clinic, name="Room 0", active=False)
+    RoomFactory(location=LocationFactory(name="Hackney"), name="Room 00")
+    _book(PatientFactory(), colleague, clinic, treatment, at(DAY, "09:30"))
+
+    booked = _book(patient, physio, clinic, treatment, at(DAY, "10:00"))
+
+    assert (booked.room.name, booked.room.location) == ("Room B", clinic)
+    booked.refresh_from_db()
+    assert booked.room == room_b
+
+
 # --- Moving -----------------------------------------------------------------------------
 
 
@@ -320,6 +437,18 @@ def test_moving_changes_the_times_and_records_where_it_was(
     last = appointment.status_changes.last()
     assert last.changed_by == front_desk
     assert last.note == f"Moved from {DAY:%a %d %b %Y} 10:00"
+
+
+def test_moving_a_new_patients_first_appointment_keeps_it_for_new_patients(
+    patient, physio, clinic
+) -> None:
+    assessment = AppointmentTypeFactory(name="Assessment", new_patients_only=True)
+    appointment = _book(patient, physio, clinic, assessment, at(DAY, "10:00"))
+
+    services.appointment_move(appointment=appointment, starts_at=at(DAY, "10:30"), by=None)
+
+    appointment.refresh_from_db()
+    assert appointment.local_start == at(DAY, "10:30")
 
 
 def test_moving_onto_a_clash_is_refused_and_changes_nothing(
