@@ -7,6 +7,7 @@ patient other than what the visitor typed or the signed link points at.
 """
 
 import datetime
+from collections import defaultdict
 from collections.abc import Callable
 from functools import wraps
 from html import escape
@@ -40,6 +41,7 @@ from .services import BookingError
 from .slots import Slot
 
 EVENING_FROM = datetime.time(17, 0)
+_EVENING_BADGE = '<span class="badge text-bg-dark">Evening</span>'
 REFUSAL = (
     "We could not take this booking online. Please phone the clinic and we will book it for you."
 )
@@ -112,55 +114,79 @@ def _price_context(kind: AppointmentType, *, declared_new: bool | None) -> dict:
     return {"price": quoted, "discount_percent": percent, "first_visit_price": new_price.due}
 
 
-def _slot_rows(slots: list[Slot], location: Location, clinicians: dict, link) -> list[dict]:
+def _slot_rows(
+    slots: list[Slot],
+    location: Location,
+    clinicians: dict[int, str],
+    link: Callable[[Slot], str] | None,
+) -> list[dict]:
     """Free times grouped by local day; evening and weekend times are flagged in words.
 
-    A week holds hundreds of times, so each day's name and each time's words are
-    put together here once rather than by template filters for every button.
+    A week holds hundreds of times, so each day's name and each time's words are put
+    together here once rather than by template filters for every button. With ``link``
+    each day's buttons are written here in one pass (``links``); without, the move page's
+    form buttons are written by booking/_slot_days.html from ``slots``.
     """
+    zone = location.zone
+    names = {pk: escape(name) for pk, name in clinicians.items() if name}
     days: dict[datetime.date, dict] = {}
+    buttons: dict[datetime.date, list[str]] = defaultdict(list)
+    spoken: dict[datetime.date, str] = {}
     for slot in slots:
-        local = timezone.localtime(slot.start, location.zone)
-        day = days.get(local.date())
+        local = slot.start.astimezone(zone)
+        date = local.date()
+        day = days.get(date)
         if day is None:
-            day = days[local.date()] = {
-                "date": local.date(),
+            day = days[date] = {
+                "date": date,
                 "name": dateformat.format(local, "l j F"),
                 "weekend": local.weekday() >= 5,
                 "slots": [],
             }
+            spoken[date] = escape(day["name"])
         evening = local.time() >= EVENING_FROM
-        time = f"{local:%H:%M}"
+        time = f"{local.hour:02}:{local.minute:02}"
+        flags = (", evening" if evening else "") + (", weekend" if day["weekend"] else "")
+        if link is not None:
+            buttons[date].append(
+                _slot_button(
+                    link(slot),
+                    f"{spoken[date]} at {time}{flags}",
+                    time,
+                    evening,
+                    names.get(slot.clinician_id),
+                )
+            )
+            continue
         clinician = clinicians.get(slot.clinician_id)
         day["slots"].append(
             {
                 "time": time,
-                "label": f"{day['name']} at {time}"
-                + (", evening" if evening else "")
-                + (", weekend" if day["weekend"] else "")
+                "label": f"{day['name']} at {time}{flags}"
                 + (f", with {clinician}" if clinician else ""),
                 "evening": evening,
                 "clinician": clinician,
-                "link": link(slot),
                 "value": slot.start.isoformat(),
             }
         )
-    for day in days.values():
-        if all(slot["link"] for slot in day["slots"]):
-            day["links"] = mark_safe("".join(_slot_link_html(slot) for slot in day["slots"]))
+    for date, written in buttons.items():
+        days[date]["links"] = mark_safe("".join(written))
     return list(days.values())
 
 
-def _slot_link_html(slot: dict) -> str:
-    """One time button as booking/_slot_days.html writes it, every value escaped (the
-    standard library's escape, as Django's, without its check for lazy text)."""
-    evening = '<span class="badge text-bg-dark">Evening</span>' if slot["evening"] else ""
-    who = f'<span class="slot-who">{escape(slot["clinician"])}</span>' if slot["clinician"] else ""
+def _slot_button(href: str, words: str, time: str, evening: bool, who: str | None) -> str:
+    """One time button as booking/_slot_days.html writes it: ``words`` (the day, the time,
+    its flags) and ``who`` come escaped, ``time`` is digits and a colon, and ``href`` is
+    escaped here (the standard library's escape, as Django's, without its check for lazy
+    text)."""
+    label = f"{words}, with {who}" if who else words
+    badge = _EVENING_BADGE if evening else ""
+    name = f'<span class="slot-who">{who}</span>' if who else ""
     return (
-        f'\n    <li>\n      <a class="btn btn-outline-primary slot" href="{escape(slot["link"])}"'
-        f' aria-label="{escape(slot["label"])}">\n'
-        f'        <span class="slot-time">{escape(slot["time"])}</span>\n'
-        f"        {evening}\n        {who}\n      </a>\n    </li>\n    "
+        f'\n    <li>\n      <a class="btn btn-outline-primary slot" href="{escape(href)}"'
+        f' aria-label="{label}">\n'
+        f'        <span class="slot-time">{time}</span>\n'
+        f"        {badge}\n        {name}\n      </a>\n    </li>\n    "
     )
 
 
@@ -506,7 +532,7 @@ def move(request: HttpRequest, appointment: Appointment, token: str) -> HttpResp
             )
             context = _appointment_context(appointment, token)
             context.update(
-                days=_slot_rows(nearest, location, {}, lambda slot: ""),
+                days=_slot_rows(nearest, location, {}, None),
                 taken=True,
             )
             return render(request, "booking/move.html", context, status=409)
@@ -524,7 +550,7 @@ def move(request: HttpRequest, appointment: Appointment, token: str) -> HttpResp
         last_day=today + datetime.timedelta(days=booking.DAYS_PER_PAGE * 2 - 1),
     )
     context = _appointment_context(appointment, token)
-    context["days"] = _slot_rows(found, location, {}, lambda slot: "")
+    context["days"] = _slot_rows(found, location, {}, None)
     return render(request, "booking/move.html", context)
 
 

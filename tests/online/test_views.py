@@ -111,6 +111,30 @@ def test_evening_and_weekend_times_are_marked_in_words(visitor, clinic) -> None:
     assert "at 18:00, evening" in response.text
 
 
+def test_times_for_any_physiotherapist_name_who_each_time_is_with(visitor, clinic) -> None:
+    profile = clinic["clinician"].staff_profile
+    profile.display_name = "Sam O'Neil & <Partners>"
+    profile.save()
+    location, kind = clinic["location"], clinic["kind"]
+    url = reverse("booking:times", args=[location.pk, kind.pk])
+
+    response = visitor.get(f"{url}?clinician=any")
+
+    today = timezone.localtime(timezone.now(), location.zone).date()
+    weekday = next(d for d in range(1, 7) if (today + datetime.timedelta(days=d)).weekday() < 5)
+    starts_at = local_slot(location, days=weekday, hour=18)
+    day = timezone.localtime(starts_at, location.zone)
+    name = "Sam O&#x27;Neil &amp; &lt;Partners&gt;"
+    details = reverse("booking:details", args=[location.pk, kind.pk])
+    start = urlencode({"start": starts_at.isoformat()})
+    assert (
+        f'href="{details}?clinician={clinic["clinician"].pk}&amp;{start}&amp;any=on"'
+        f' aria-label="{day:%A} {day.day} {day:%B} at 18:00, evening, with {name}"'
+    ) in response.text
+    assert f'<span class="slot-who">{name}</span>' in response.text
+    assert "<Partners>" not in response.text
+
+
 TIMES_PAGE_QUERIES = 8
 
 
