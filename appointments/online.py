@@ -107,11 +107,16 @@ def _clinician(
     raise Http404("This physiotherapist cannot be booked online here.")
 
 
-def _price_context(kind: AppointmentType, *, declared_new: bool | None) -> dict:
-    percent = PracticeSettings.load().new_patient_discount_percent
-    quoted = booking.quoted_price(kind, declared_new=bool(declared_new))
-    new_price = booking.quoted_price(kind, declared_new=True)
-    return {"price": quoted, "discount_percent": percent, "first_visit_price": new_price.due}
+def _price_context(
+    kind: AppointmentType, *, declared_new: bool | None, practice: PracticeSettings
+) -> dict:
+    quoted = booking.quoted_price(kind, declared_new=bool(declared_new), practice=practice)
+    new_price = booking.quoted_price(kind, declared_new=True, practice=practice)
+    return {
+        "price": quoted,
+        "discount_percent": practice.new_patient_discount_percent,
+        "first_visit_price": new_price.due,
+    }
 
 
 def _slot_rows(
@@ -284,21 +289,25 @@ def slot_list(request: HttpRequest, location_id: int, type_id: int) -> HttpRespo
 
 
 def _chosen_slot(
-    request_data, location: Location, kind: AppointmentType
+    request: HttpRequest, location: Location, kind: AppointmentType, offered: list[User]
 ) -> tuple[dict | None, User | None]:
     """The tapped time if it is still offered online, else (None, None)."""
-    form = SlotForm(request_data)
+    form = SlotForm(request.POST or request.GET)
     if not form.is_valid():
         return None, None
     slot = form.cleaned_data
-    chosen = None if slot["any"] else _clinician(kind, location, slot["clinician"])
+    chosen = None if slot["any"] else _clinician(kind, location, slot["clinician"], offered)
     free = booking.offered_clinicians_at(
-        appointment_type=kind, location=location, start=slot["start"], clinician=chosen
+        appointment_type=kind,
+        location=location,
+        start=slot["start"],
+        clinician=chosen,
+        offered=offered,
+        practice=request.practice,
     )
     if slot["clinician"] not in free:
         return None, None
-    clinician = User.objects.select_related("staff_profile").get(pk=slot["clinician"])
-    return slot, clinician
+    return slot, next(c for c in offered if c.pk == slot["clinician"])
 
 
 def _slot_summary(slot: dict, location: Location, clinician: User) -> dict:
@@ -312,8 +321,8 @@ def _slot_summary(slot: dict, location: Location, clinician: User) -> dict:
 @require_http_methods(["GET", "POST"])
 def details(request: HttpRequest, location_id: int, type_id: int) -> HttpResponse:
     location = _location(location_id)
-    kind = _kind(location, type_id)
-    slot, clinician = _chosen_slot(request.POST or request.GET, location, kind)
+    kind, offered = _kind_offered(location, type_id)
+    slot, clinician = _chosen_slot(request, location, kind, offered)
     if slot is None:
         messages.warning(request, "That time is no longer free. Please choose another.")
         return redirect(f"{reverse('booking:times', args=[location.pk, kind.pk])}?clinician=any")
@@ -331,10 +340,10 @@ def details(request: HttpRequest, location_id: int, type_id: int) -> HttpRespons
         context.update(
             details=online,
             confirm_form=ConfirmForm(initial={"booking": booking.details_sign(online)}),
-            **_price_context(kind, declared_new=online.declared_new),
+            **_price_context(kind, declared_new=online.declared_new, practice=request.practice),
         )
         return render(request, "booking/review.html", context)
-    context.update(form=form, **_price_context(kind, declared_new=None))
+    context.update(form=form, **_price_context(kind, declared_new=None, practice=request.practice))
     return render(request, "booking/details_form.html", context)
 
 
@@ -456,12 +465,16 @@ def with_link(view: Callable) -> Callable:
     return login_not_required(wrapper)
 
 
-def _appointment_context(appointment: Appointment, token: str) -> dict:
+def _appointment_context(
+    appointment: Appointment, token: str, practice: PracticeSettings | None = None
+) -> dict:
+    practice = practice or PracticeSettings.load()
     return {
         "appointment": appointment,
         "token": token,
-        "can_change": booking.can_change(appointment),
-        "notice_hours": PracticeSettings.load().cancellation_notice_hours,
+        "can_change": booking.can_change(appointment, practice=practice),
+        "notice_hours": practice.cancellation_notice_hours,
+        "policy": practice.cancellation_policy,
         "manage_url": reverse("booking:manage", args=[token]),
     }
 
@@ -470,9 +483,11 @@ def _appointment_context(appointment: Appointment, token: str) -> dict:
 @require_GET
 def confirmed(request: HttpRequest, appointment: Appointment, token: str) -> HttpResponse:
     log_access(request, Action.VIEW, appointment)
-    context = _appointment_context(appointment, token)
-    context.update(_price_context(appointment.appointment_type, declared_new=None))
-    context["policy"] = PracticeSettings.load().cancellation_policy
+    practice = PracticeSettings.load()
+    context = _appointment_context(appointment, token, practice)
+    context.update(
+        _price_context(appointment.appointment_type, declared_new=None, practice=practice)
+    )
     return render(request, "booking/confirmed.html", context)
 
 
@@ -481,7 +496,7 @@ def confirmed(request: HttpRequest, appointment: Appointment, token: str) -> Htt
 def manage(request: HttpRequest, appointment: Appointment, token: str) -> HttpResponse:
     log_access(request, Action.VIEW, appointment)
     context = _appointment_context(appointment, token)
-    context.update(cancel_form=CancelForm(), policy=PracticeSettings.load().cancellation_policy)
+    context["cancel_form"] = CancelForm()
     return render(request, "booking/manage.html", context)
 
 
@@ -492,7 +507,7 @@ def cancel(request: HttpRequest, appointment: Appointment, token: str) -> HttpRe
     form = CancelForm(request.POST)
     if not form.is_valid():
         context = _appointment_context(appointment, token)
-        context.update(cancel_form=form, policy=PracticeSettings.load().cancellation_policy)
+        context["cancel_form"] = form
         return render(request, "booking/manage.html", context, status=400)
     try:
         booking.online_cancel(appointment=appointment, reason=form.cleaned_data["reason"])

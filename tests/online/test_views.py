@@ -200,6 +200,28 @@ def test_the_details_form_shows_the_chosen_time(visitor, clinic) -> None:
     assert "style=" not in response.text and "<script" not in response.text
 
 
+DETAILS_PAGE_QUERIES = 7
+
+
+@pytest.mark.parametrize("chosen", ["named", "any"])
+def test_the_details_page_reads_the_settings_and_physiotherapists_once(
+    chosen, visitor, clinic, django_assert_num_queries
+) -> None:
+    starts_at = local_slot(clinic["location"], days=3, hour=18)
+    extra = {"any": "on"} if chosen == "any" else {}
+    url = reverse("booking:details", args=[clinic["location"].pk, clinic["kind"].pk])
+
+    with django_assert_num_queries(DETAILS_PAGE_QUERIES):
+        form = visitor.get(_details_query(clinic, starts_at, **extra))
+    with django_assert_num_queries(DETAILS_PAGE_QUERIES):
+        review = visitor.post(url, _form_data(clinic, starts_at, **extra))
+
+    who = "Any physiotherapist" if chosen == "any" else "Alex Moreno"
+    assert f'<dd class="col-8">{who}</dd>' in form.text
+    assert "Check and confirm" in review.text and "£40.20" in review.text
+    assert f'<dd class="col-8">{who}</dd>' in review.text
+
+
 def test_a_time_no_longer_free_sends_the_visitor_back_to_the_times(visitor, clinic) -> None:
     starts_at = local_slot(clinic["location"], days=3, hour=18)
     AppointmentFactory(
@@ -464,6 +486,22 @@ def test_the_manage_page_shows_the_appointment_and_its_choices(visitor, booked) 
     assert "Move to another time" in response.text
     assert "Cancel appointment" in response.text
     assert "Nora" not in response.text
+
+
+LINK_PAGE_QUERIES = 3
+
+
+@pytest.mark.parametrize("page", ["confirmed", "manage"])
+def test_the_link_pages_read_the_practice_settings_once(
+    page, visitor, booked, django_assert_num_queries
+) -> None:
+    url = reverse(f"booking:{page}", args=[online.manage_token(booked)])
+
+    with django_assert_num_queries(LINK_PAGE_QUERIES):
+        response = visitor.get(url)
+
+    assert response.status_code == 200
+    assert "24 hours" in response.text
 
 
 @pytest.mark.parametrize("token", ["nonsense", "eyJhIjoxfQ:1tXyZa:abcdefghijklmnop"])
