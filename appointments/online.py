@@ -87,10 +87,6 @@ def _kind_offered(location: Location, type_id: int) -> tuple[AppointmentType, li
     return kind, offered
 
 
-def _kind(location: Location, type_id: int) -> AppointmentType:
-    return _kind_offered(location, type_id)[0]
-
-
 def _clinician(
     kind: AppointmentType,
     location: Location,
@@ -403,16 +399,20 @@ def confirm(request: HttpRequest) -> HttpResponse:
 
 def _taken(request: HttpRequest, online) -> HttpResponse:
     location = get_object_or_404(Location, pk=online.location_id)
-    kind = _kind(location, online.appointment_type_id)
-    clinician = None if online.any_clinician else _clinician(kind, location, online.clinician_id)
+    kind, offered = _kind_offered(location, online.appointment_type_id)
+    clinician = (
+        None if online.any_clinician else _clinician(kind, location, online.clinician_id, offered)
+    )
     nearest = booking.nearest_slots(
         appointment_type=kind,
         location=location,
         clinician=clinician,
         wanted=online.start,
         exclude=online.start,
+        offered=offered,
+        practice=request.practice,
     )
-    names = {c.pk: str(c) for c in booking.online_clinicians(kind, location)}
+    names = {c.pk: str(c) for c in offered}
     details_url = reverse("booking:details", args=[location.pk, kind.pk])
 
     def link(slot: Slot) -> str:
@@ -522,7 +522,8 @@ def cancel(request: HttpRequest, appointment: Appointment, token: str) -> HttpRe
 @require_http_methods(["GET", "POST"])
 def move(request: HttpRequest, appointment: Appointment, token: str) -> HttpResponse:
     log_access(request, Action.UPDATE if request.method == "POST" else Action.VIEW, appointment)
-    if not booking.can_change(appointment):
+    practice = PracticeSettings.load()
+    if not booking.can_change(appointment, practice=practice):
         messages.error(request, "This appointment can no longer be moved online.")
         return redirect("booking:manage", token)
     location, kind = appointment.location, appointment.appointment_type
@@ -544,8 +545,9 @@ def move(request: HttpRequest, appointment: Appointment, token: str) -> HttpResp
                 clinician=appointment.clinician,
                 wanted=form.cleaned_data["start"],
                 exclude=form.cleaned_data["start"],
+                practice=practice,
             )
-            context = _appointment_context(appointment, token)
+            context = _appointment_context(appointment, token, practice)
             context.update(
                 days=_slot_rows(nearest, location, {}, None),
                 taken=True,
@@ -563,8 +565,9 @@ def move(request: HttpRequest, appointment: Appointment, token: str) -> HttpResp
         clinician=appointment.clinician,
         first_day=today,
         last_day=today + datetime.timedelta(days=booking.DAYS_PER_PAGE * 2 - 1),
+        practice=practice,
     )
-    context = _appointment_context(appointment, token)
+    context = _appointment_context(appointment, token, practice)
     context["days"] = _slot_rows(found, location, {}, None)
     return render(request, "booking/move.html", context)
 

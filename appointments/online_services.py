@@ -177,6 +177,8 @@ def nearest_slots(
     clinician: User | None,
     wanted: datetime.datetime,
     exclude: datetime.datetime | None = None,
+    offered: list[User] | None = None,
+    practice: PracticeSettings | None = None,
 ) -> list[Slot]:
     """The free times closest to ``wanted``, earliest first (for a lost race)."""
     day = timezone.localtime(wanted, location.zone).date()
@@ -186,6 +188,8 @@ def nearest_slots(
         clinician=clinician,
         first_day=day - datetime.timedelta(days=3),
         last_day=day + datetime.timedelta(days=DAYS_PER_PAGE),
+        offered=offered,
+        practice=practice,
     )
     found = [s for s in found if s.start != exclude]
     closest = sorted(found, key=lambda s: abs((s.start - wanted).total_seconds()))

@@ -344,6 +344,25 @@ def test_a_lost_race_offers_the_nearest_free_times(visitor, clinic) -> None:
     assert Appointment.objects.count() == 1
 
 
+LOST_RACE_QUERIES = 16
+
+
+def test_a_lost_race_reads_the_physiotherapists_once(
+    visitor, clinic, django_assert_num_queries
+) -> None:
+    starts_at = local_slot(clinic["location"], days=3, hour=18)
+    AppointmentFactory(
+        clinician=clinic["clinician"], location=clinic["location"], starts_at=starts_at
+    )
+
+    with django_assert_num_queries(LOST_RACE_QUERIES):
+        response = post_confirm(visitor, make_details(clinic, starts_at))
+
+    assert response.status_code == 409
+    assert 'with Alex Moreno">' in response.text
+    assert "17:" in response.text or "19:" in response.text
+
+
 def test_the_cap_is_a_clear_message(visitor, clinic) -> None:
     for days in (3, 4, 5):
         post_confirm(
@@ -555,6 +574,21 @@ def test_moving_through_the_link(visitor, booked, clinic) -> None:
     assert response.status_code == 302
     booked.refresh_from_db()
     assert booked.starts_at == new_start
+
+
+MOVE_PAGE_QUERIES = 7
+
+
+def test_the_move_page_reads_the_practice_settings_once(
+    visitor, booked, django_assert_num_queries
+) -> None:
+    url = reverse("booking:move", args=[online.manage_token(booked)])
+
+    with django_assert_num_queries(MOVE_PAGE_QUERIES):
+        response = visitor.get(url)
+
+    assert response.status_code == 200
+    assert "Move to " in response.text
 
 
 def test_moving_to_a_taken_time_offers_others(visitor, booked, clinic) -> None:
