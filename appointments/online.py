@@ -7,6 +7,7 @@ patient other than what the visitor typed or the signed link points at.
 """
 
 import datetime
+from collections import defaultdict
 from collections.abc import Callable
 from functools import wraps
 from html import escape
@@ -40,6 +41,7 @@ from .services import BookingError
 from .slots import Slot
 
 EVENING_FROM = datetime.time(17, 0)
+_EVENING_BADGE = '<span class="badge text-bg-dark">Evening</span>'
 REFUSAL = (
     "We could not take this booking online. Please phone the clinic and we will book it for you."
 )
@@ -85,10 +87,6 @@ def _kind_offered(location: Location, type_id: int) -> tuple[AppointmentType, li
     return kind, offered
 
 
-def _kind(location: Location, type_id: int) -> AppointmentType:
-    return _kind_offered(location, type_id)[0]
-
-
 def _clinician(
     kind: AppointmentType,
     location: Location,
@@ -105,62 +103,91 @@ def _clinician(
     raise Http404("This physiotherapist cannot be booked online here.")
 
 
-def _price_context(kind: AppointmentType, *, declared_new: bool | None) -> dict:
-    percent = PracticeSettings.load().new_patient_discount_percent
-    quoted = booking.quoted_price(kind, declared_new=bool(declared_new))
-    new_price = booking.quoted_price(kind, declared_new=True)
-    return {"price": quoted, "discount_percent": percent, "first_visit_price": new_price.due}
+def _price_context(
+    kind: AppointmentType, *, declared_new: bool | None, practice: PracticeSettings
+) -> dict:
+    quoted = booking.quoted_price(kind, declared_new=bool(declared_new), practice=practice)
+    new_price = booking.quoted_price(kind, declared_new=True, practice=practice)
+    return {
+        "price": quoted,
+        "discount_percent": practice.new_patient_discount_percent,
+        "first_visit_price": new_price.due,
+    }
 
 
-def _slot_rows(slots: list[Slot], location: Location, clinicians: dict, link) -> list[dict]:
+def _slot_rows(
+    slots: list[Slot],
+    location: Location,
+    clinicians: dict[int, str],
+    link: Callable[[Slot], str] | None,
+) -> list[dict]:
     """Free times grouped by local day; evening and weekend times are flagged in words.
 
-    A week holds hundreds of times, so each day's name and each time's words are
-    put together here once rather than by template filters for every button.
+    A week holds hundreds of times, so each day's name and each time's words are put
+    together here once rather than by template filters for every button. With ``link``
+    each day's buttons are written here in one pass (``links``); without, the move page's
+    form buttons are written by booking/_slot_days.html from ``slots``.
     """
+    zone = location.zone
+    names = {pk: escape(name) for pk, name in clinicians.items() if name}
     days: dict[datetime.date, dict] = {}
+    buttons: dict[datetime.date, list[str]] = defaultdict(list)
+    spoken: dict[datetime.date, str] = {}
     for slot in slots:
-        local = timezone.localtime(slot.start, location.zone)
-        day = days.get(local.date())
+        local = slot.start.astimezone(zone)
+        date = local.date()
+        day = days.get(date)
         if day is None:
-            day = days[local.date()] = {
-                "date": local.date(),
+            day = days[date] = {
+                "date": date,
                 "name": dateformat.format(local, "l j F"),
                 "weekend": local.weekday() >= 5,
                 "slots": [],
             }
+            spoken[date] = escape(day["name"])
         evening = local.time() >= EVENING_FROM
-        time = f"{local:%H:%M}"
+        time = f"{local.hour:02}:{local.minute:02}"
+        flags = (", evening" if evening else "") + (", weekend" if day["weekend"] else "")
+        if link is not None:
+            buttons[date].append(
+                _slot_button(
+                    link(slot),
+                    f"{spoken[date]} at {time}{flags}",
+                    time,
+                    evening,
+                    names.get(slot.clinician_id),
+                )
+            )
+            continue
         clinician = clinicians.get(slot.clinician_id)
         day["slots"].append(
             {
                 "time": time,
-                "label": f"{day['name']} at {time}"
-                + (", evening" if evening else "")
-                + (", weekend" if day["weekend"] else "")
+                "label": f"{day['name']} at {time}{flags}"
                 + (f", with {clinician}" if clinician else ""),
                 "evening": evening,
                 "clinician": clinician,
-                "link": link(slot),
                 "value": slot.start.isoformat(),
             }
         )
-    for day in days.values():
-        if all(slot["link"] for slot in day["slots"]):
-            day["links"] = mark_safe("".join(_slot_link_html(slot) for slot in day["slots"]))
+    for date, written in buttons.items():
+        days[date]["links"] = mark_safe("".join(written))
     return list(days.values())
 
 
-def _slot_link_html(slot: dict) -> str:
-    """One time button as booking/_slot_days.html writes it, every value escaped (the
-    standard library's escape, as Django's, without its check for lazy text)."""
-    evening = '<span class="badge text-bg-dark">Evening</span>' if slot["evening"] else ""
-    who = f'<span class="slot-who">{escape(slot["clinician"])}</span>' if slot["clinician"] else ""
+def _slot_button(href: str, words: str, time: str, evening: bool, who: str | None) -> str:
+    """One time button as booking/_slot_days.html writes it: ``words`` (the day, the time,
+    its flags) and ``who`` come escaped, ``time`` is digits and a colon, and ``href`` is
+    escaped here (the standard library's escape, as Django's, without its check for lazy
+    text)."""
+    label = f"{words}, with {who}" if who else words
+    badge = _EVENING_BADGE if evening else ""
+    name = f'<span class="slot-who">{who}</span>' if who else ""
     return (
-        f'\n    <li>\n      <a class="btn btn-outline-primary slot" href="{escape(slot["link"])}"'
-        f' aria-label="{escape(slot["label"])}">\n'
-        f'        <span class="slot-time">{escape(slot["time"])}</span>\n'
-        f"        {evening}\n        {who}\n      </a>\n    </li>\n    "
+        f'\n    <li>\n      <a class="btn btn-outline-primary slot" href="{escape(href)}"'
+        f' aria-label="{label}">\n'
+        f'        <span class="slot-time">{time}</span>\n'
+        f"        {badge}\n        {name}\n      </a>\n    </li>\n    "
     )
 
 
@@ -258,21 +285,25 @@ def slot_list(request: HttpRequest, location_id: int, type_id: int) -> HttpRespo
 
 
 def _chosen_slot(
-    request_data, location: Location, kind: AppointmentType
+    request: HttpRequest, location: Location, kind: AppointmentType, offered: list[User]
 ) -> tuple[dict | None, User | None]:
     """The tapped time if it is still offered online, else (None, None)."""
-    form = SlotForm(request_data)
+    form = SlotForm(request.POST or request.GET)
     if not form.is_valid():
         return None, None
     slot = form.cleaned_data
-    chosen = None if slot["any"] else _clinician(kind, location, slot["clinician"])
+    chosen = None if slot["any"] else _clinician(kind, location, slot["clinician"], offered)
     free = booking.offered_clinicians_at(
-        appointment_type=kind, location=location, start=slot["start"], clinician=chosen
+        appointment_type=kind,
+        location=location,
+        start=slot["start"],
+        clinician=chosen,
+        offered=offered,
+        practice=request.practice,
     )
     if slot["clinician"] not in free:
         return None, None
-    clinician = User.objects.select_related("staff_profile").get(pk=slot["clinician"])
-    return slot, clinician
+    return slot, next(c for c in offered if c.pk == slot["clinician"])
 
 
 def _slot_summary(slot: dict, location: Location, clinician: User) -> dict:
@@ -286,8 +317,8 @@ def _slot_summary(slot: dict, location: Location, clinician: User) -> dict:
 @require_http_methods(["GET", "POST"])
 def details(request: HttpRequest, location_id: int, type_id: int) -> HttpResponse:
     location = _location(location_id)
-    kind = _kind(location, type_id)
-    slot, clinician = _chosen_slot(request.POST or request.GET, location, kind)
+    kind, offered = _kind_offered(location, type_id)
+    slot, clinician = _chosen_slot(request, location, kind, offered)
     if slot is None:
         messages.warning(request, "That time is no longer free. Please choose another.")
         return redirect(f"{reverse('booking:times', args=[location.pk, kind.pk])}?clinician=any")
@@ -305,10 +336,10 @@ def details(request: HttpRequest, location_id: int, type_id: int) -> HttpRespons
         context.update(
             details=online,
             confirm_form=ConfirmForm(initial={"booking": booking.details_sign(online)}),
-            **_price_context(kind, declared_new=online.declared_new),
+            **_price_context(kind, declared_new=online.declared_new, practice=request.practice),
         )
         return render(request, "booking/review.html", context)
-    context.update(form=form, **_price_context(kind, declared_new=None))
+    context.update(form=form, **_price_context(kind, declared_new=None, practice=request.practice))
     return render(request, "booking/details_form.html", context)
 
 
@@ -368,16 +399,20 @@ def confirm(request: HttpRequest) -> HttpResponse:
 
 def _taken(request: HttpRequest, online) -> HttpResponse:
     location = get_object_or_404(Location, pk=online.location_id)
-    kind = _kind(location, online.appointment_type_id)
-    clinician = None if online.any_clinician else _clinician(kind, location, online.clinician_id)
+    kind, offered = _kind_offered(location, online.appointment_type_id)
+    clinician = (
+        None if online.any_clinician else _clinician(kind, location, online.clinician_id, offered)
+    )
     nearest = booking.nearest_slots(
         appointment_type=kind,
         location=location,
         clinician=clinician,
         wanted=online.start,
         exclude=online.start,
+        offered=offered,
+        practice=request.practice,
     )
-    names = {c.pk: str(c) for c in booking.online_clinicians(kind, location)}
+    names = {c.pk: str(c) for c in offered}
     details_url = reverse("booking:details", args=[location.pk, kind.pk])
 
     def link(slot: Slot) -> str:
@@ -430,12 +465,16 @@ def with_link(view: Callable) -> Callable:
     return login_not_required(wrapper)
 
 
-def _appointment_context(appointment: Appointment, token: str) -> dict:
+def _appointment_context(
+    appointment: Appointment, token: str, practice: PracticeSettings | None = None
+) -> dict:
+    practice = practice or PracticeSettings.load()
     return {
         "appointment": appointment,
         "token": token,
-        "can_change": booking.can_change(appointment),
-        "notice_hours": PracticeSettings.load().cancellation_notice_hours,
+        "can_change": booking.can_change(appointment, practice=practice),
+        "notice_hours": practice.cancellation_notice_hours,
+        "policy": practice.cancellation_policy,
         "manage_url": reverse("booking:manage", args=[token]),
     }
 
@@ -444,9 +483,11 @@ def _appointment_context(appointment: Appointment, token: str) -> dict:
 @require_GET
 def confirmed(request: HttpRequest, appointment: Appointment, token: str) -> HttpResponse:
     log_access(request, Action.VIEW, appointment)
-    context = _appointment_context(appointment, token)
-    context.update(_price_context(appointment.appointment_type, declared_new=None))
-    context["policy"] = PracticeSettings.load().cancellation_policy
+    practice = PracticeSettings.load()
+    context = _appointment_context(appointment, token, practice)
+    context.update(
+        _price_context(appointment.appointment_type, declared_new=None, practice=practice)
+    )
     return render(request, "booking/confirmed.html", context)
 
 
@@ -455,7 +496,7 @@ def confirmed(request: HttpRequest, appointment: Appointment, token: str) -> Htt
 def manage(request: HttpRequest, appointment: Appointment, token: str) -> HttpResponse:
     log_access(request, Action.VIEW, appointment)
     context = _appointment_context(appointment, token)
-    context.update(cancel_form=CancelForm(), policy=PracticeSettings.load().cancellation_policy)
+    context["cancel_form"] = CancelForm()
     return render(request, "booking/manage.html", context)
 
 
@@ -466,7 +507,7 @@ def cancel(request: HttpRequest, appointment: Appointment, token: str) -> HttpRe
     form = CancelForm(request.POST)
     if not form.is_valid():
         context = _appointment_context(appointment, token)
-        context.update(cancel_form=form, policy=PracticeSettings.load().cancellation_policy)
+        context["cancel_form"] = form
         return render(request, "booking/manage.html", context, status=400)
     try:
         booking.online_cancel(appointment=appointment, reason=form.cleaned_data["reason"])
@@ -481,7 +522,8 @@ def cancel(request: HttpRequest, appointment: Appointment, token: str) -> HttpRe
 @require_http_methods(["GET", "POST"])
 def move(request: HttpRequest, appointment: Appointment, token: str) -> HttpResponse:
     log_access(request, Action.UPDATE if request.method == "POST" else Action.VIEW, appointment)
-    if not booking.can_change(appointment):
+    practice = PracticeSettings.load()
+    if not booking.can_change(appointment, practice=practice):
         messages.error(request, "This appointment can no longer be moved online.")
         return redirect("booking:manage", token)
     location, kind = appointment.location, appointment.appointment_type
@@ -503,10 +545,11 @@ def move(request: HttpRequest, appointment: Appointment, token: str) -> HttpResp
                 clinician=appointment.clinician,
                 wanted=form.cleaned_data["start"],
                 exclude=form.cleaned_data["start"],
+                practice=practice,
             )
-            context = _appointment_context(appointment, token)
+            context = _appointment_context(appointment, token, practice)
             context.update(
-                days=_slot_rows(nearest, location, {}, lambda slot: ""),
+                days=_slot_rows(nearest, location, {}, None),
                 taken=True,
             )
             return render(request, "booking/move.html", context, status=409)
@@ -522,9 +565,10 @@ def move(request: HttpRequest, appointment: Appointment, token: str) -> HttpResp
         clinician=appointment.clinician,
         first_day=today,
         last_day=today + datetime.timedelta(days=booking.DAYS_PER_PAGE * 2 - 1),
+        practice=practice,
     )
-    context = _appointment_context(appointment, token)
-    context["days"] = _slot_rows(found, location, {}, lambda slot: "")
+    context = _appointment_context(appointment, token, practice)
+    context["days"] = _slot_rows(found, location, {}, None)
     return render(request, "booking/move.html", context)
 
 

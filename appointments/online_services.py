@@ -151,8 +151,12 @@ def offered_clinicians_at(
     location: Location,
     start: datetime.datetime,
     clinician: User | None,
+    offered: list[User] | None = None,
+    practice: PracticeSettings | None = None,
 ) -> list[int]:
-    """Clinicians (ids) free online at exactly ``start``: the chosen one, or any."""
+    """Clinicians (ids) free online at exactly ``start``: the chosen one, or any.
+
+    ``offered`` and ``practice`` save reading them again, as in ``free_slots``."""
     first_day, last_day = _day_range(start, location)
     found = find_free_slots(
         appointment_type=appointment_type,
@@ -160,7 +164,8 @@ def offered_clinicians_at(
         first_day=first_day,
         last_day=last_day,
         clinician=clinician,
-        among=online_clinicians(appointment_type, location),
+        among=online_clinicians(appointment_type, location) if offered is None else offered,
+        practice=practice,
     )
     return [s.clinician_id for s in found if s.start == start]
 
@@ -172,6 +177,8 @@ def nearest_slots(
     clinician: User | None,
     wanted: datetime.datetime,
     exclude: datetime.datetime | None = None,
+    offered: list[User] | None = None,
+    practice: PracticeSettings | None = None,
 ) -> list[Slot]:
     """The free times closest to ``wanted``, earliest first (for a lost race)."""
     day = timezone.localtime(wanted, location.zone).date()
@@ -181,6 +188,8 @@ def nearest_slots(
         clinician=clinician,
         first_day=day - datetime.timedelta(days=3),
         last_day=day + datetime.timedelta(days=DAYS_PER_PAGE),
+        offered=offered,
+        practice=practice,
     )
     found = [s for s in found if s.start != exclude]
     closest = sorted(found, key=lambda s: abs((s.start - wanted).total_seconds()))
@@ -200,14 +209,21 @@ class Price:
         return discounted(self.price, self.discount_percent)
 
 
-def quoted_price(appointment_type: AppointmentType, *, declared_new: bool) -> Price:
+def quoted_price(
+    appointment_type: AppointmentType,
+    *,
+    declared_new: bool,
+    practice: PracticeSettings | None = None,
+) -> Price:
     """The price shown before confirming: from what the patient declared, never the record.
 
     The stored price follows ``price_for`` (a genuinely new patient only), so a returning
     patient whose details matched pays the full price without the page saying so.
     """
-    percent = PracticeSettings.load().new_patient_discount_percent if declared_new else 0
-    return Price(appointment_type.price, percent)
+    if not declared_new:
+        return Price(appointment_type.price, 0)
+    practice = practice or PracticeSettings.load()
+    return Price(appointment_type.price, practice.new_patient_discount_percent)
 
 
 # --- The details a patient gives, signed between review and confirm ---------------------
@@ -422,10 +438,15 @@ def appointment_for_token(token: str) -> Appointment:
     return appointment
 
 
-def can_change(appointment: Appointment, now: datetime.datetime | None = None) -> bool:
+def can_change(
+    appointment: Appointment,
+    now: datetime.datetime | None = None,
+    *,
+    practice: PracticeSettings | None = None,
+) -> bool:
     """Cancel or move online only while booked and before the cancellation notice window."""
     now = now or timezone.now()
-    notice = PracticeSettings.load().cancellation_notice
+    notice = (practice or PracticeSettings.load()).cancellation_notice
     return appointment.status == Status.BOOKED and appointment.starts_at - now >= notice
 
 

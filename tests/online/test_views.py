@@ -111,6 +111,30 @@ def test_evening_and_weekend_times_are_marked_in_words(visitor, clinic) -> None:
     assert "at 18:00, evening" in response.text
 
 
+def test_times_for_any_physiotherapist_name_who_each_time_is_with(visitor, clinic) -> None:
+    profile = clinic["clinician"].staff_profile
+    profile.display_name = "Sam O'Neil & <Partners>"
+    profile.save()
+    location, kind = clinic["location"], clinic["kind"]
+    url = reverse("booking:times", args=[location.pk, kind.pk])
+
+    response = visitor.get(f"{url}?clinician=any")
+
+    today = timezone.localtime(timezone.now(), location.zone).date()
+    weekday = next(d for d in range(1, 7) if (today + datetime.timedelta(days=d)).weekday() < 5)
+    starts_at = local_slot(location, days=weekday, hour=18)
+    day = timezone.localtime(starts_at, location.zone)
+    name = "Sam O&#x27;Neil &amp; &lt;Partners&gt;"
+    details = reverse("booking:details", args=[location.pk, kind.pk])
+    start = urlencode({"start": starts_at.isoformat()})
+    assert (
+        f'href="{details}?clinician={clinic["clinician"].pk}&amp;{start}&amp;any=on"'
+        f' aria-label="{day:%A} {day.day} {day:%B} at 18:00, evening, with {name}"'
+    ) in response.text
+    assert f'<span class="slot-who">{name}</span>' in response.text
+    assert "<Partners>" not in response.text
+
+
 TIMES_PAGE_QUERIES = 8
 
 
@@ -174,6 +198,28 @@ def test_the_details_form_shows_the_chosen_time(visitor, clinic) -> None:
     assert "18:00" in response.text
     assert 'class="hp-field"' in response.text
     assert "style=" not in response.text and "<script" not in response.text
+
+
+DETAILS_PAGE_QUERIES = 7
+
+
+@pytest.mark.parametrize("chosen", ["named", "any"])
+def test_the_details_page_reads_the_settings_and_physiotherapists_once(
+    chosen, visitor, clinic, django_assert_num_queries
+) -> None:
+    starts_at = local_slot(clinic["location"], days=3, hour=18)
+    extra = {"any": "on"} if chosen == "any" else {}
+    url = reverse("booking:details", args=[clinic["location"].pk, clinic["kind"].pk])
+
+    with django_assert_num_queries(DETAILS_PAGE_QUERIES):
+        form = visitor.get(_details_query(clinic, starts_at, **extra))
+    with django_assert_num_queries(DETAILS_PAGE_QUERIES):
+        review = visitor.post(url, _form_data(clinic, starts_at, **extra))
+
+    who = "Any physiotherapist" if chosen == "any" else "Alex Moreno"
+    assert f'<dd class="col-8">{who}</dd>' in form.text
+    assert "Check and confirm" in review.text and "£40.20" in review.text
+    assert f'<dd class="col-8">{who}</dd>' in review.text
 
 
 def test_a_time_no_longer_free_sends_the_visitor_back_to_the_times(visitor, clinic) -> None:
@@ -296,6 +342,25 @@ def test_a_lost_race_offers_the_nearest_free_times(visitor, clinic) -> None:
     assert "17:" in response.text or "19:" in response.text
     assert "Secret" not in response.text
     assert Appointment.objects.count() == 1
+
+
+LOST_RACE_QUERIES = 16
+
+
+def test_a_lost_race_reads_the_physiotherapists_once(
+    visitor, clinic, django_assert_num_queries
+) -> None:
+    starts_at = local_slot(clinic["location"], days=3, hour=18)
+    AppointmentFactory(
+        clinician=clinic["clinician"], location=clinic["location"], starts_at=starts_at
+    )
+
+    with django_assert_num_queries(LOST_RACE_QUERIES):
+        response = post_confirm(visitor, make_details(clinic, starts_at))
+
+    assert response.status_code == 409
+    assert 'with Alex Moreno">' in response.text
+    assert "17:" in response.text or "19:" in response.text
 
 
 def test_the_cap_is_a_clear_message(visitor, clinic) -> None:
@@ -442,6 +507,22 @@ def test_the_manage_page_shows_the_appointment_and_its_choices(visitor, booked) 
     assert "Nora" not in response.text
 
 
+LINK_PAGE_QUERIES = 3
+
+
+@pytest.mark.parametrize("page", ["confirmed", "manage"])
+def test_the_link_pages_read_the_practice_settings_once(
+    page, visitor, booked, django_assert_num_queries
+) -> None:
+    url = reverse(f"booking:{page}", args=[online.manage_token(booked)])
+
+    with django_assert_num_queries(LINK_PAGE_QUERIES):
+        response = visitor.get(url)
+
+    assert response.status_code == 200
+    assert "24 hours" in response.text
+
+
 @pytest.mark.parametrize("token", ["nonsense", "eyJhIjoxfQ:1tXyZa:abcdefghijklmnop"])
 def test_a_tampered_link_gets_a_clear_not_found_page(visitor, booked, token) -> None:
     for name in ("confirmed", "manage", "move"):
@@ -493,6 +574,21 @@ def test_moving_through_the_link(visitor, booked, clinic) -> None:
     assert response.status_code == 302
     booked.refresh_from_db()
     assert booked.starts_at == new_start
+
+
+MOVE_PAGE_QUERIES = 7
+
+
+def test_the_move_page_reads_the_practice_settings_once(
+    visitor, booked, django_assert_num_queries
+) -> None:
+    url = reverse("booking:move", args=[online.manage_token(booked)])
+
+    with django_assert_num_queries(MOVE_PAGE_QUERIES):
+        response = visitor.get(url)
+
+    assert response.status_code == 200
+    assert "Move to " in response.text
 
 
 def test_moving_to_a_taken_time_offers_others(visitor, booked, clinic) -> None:
