@@ -138,6 +138,15 @@ def test_a_name_with_quotes_and_wildcards_is_found_as_typed() -> None:
 
 
 @pytest.mark.parametrize(
+    "query", ["smi*", "^smi", "NEAR(smith)", "phone:smi", "{email}:smi", "smi\x00th", "smi-th"]
+)
+def test_full_text_query_syntax_is_searched_as_plain_text(query: str) -> None:
+    PatientFactory(last_name="Smith", phone="+447911123456", email="smith@example.com")
+
+    assert _found(query) == set()
+
+
+@pytest.mark.parametrize(
     "query", ["smi", "olivia smith", "07911 123", "+44 7911 123456", "olivia.smith@", "@example"]
 )
 def test_the_search_reads_the_table_instead_of_every_patient(query: str) -> None:
