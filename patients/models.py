@@ -3,7 +3,8 @@ import re
 import unicodedata
 
 from django.conf import settings
-from django.db import models
+from django.db import connections, models
+from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -39,31 +40,58 @@ class PatientQuerySet(models.QuerySet):
 
     def search(self, query: str) -> "PatientQuerySet":
         """Patients matching every word of ``query``: a name part, a date of birth, a phone
-        number or an e-mail address. On PostgreSQL trigram indexes serve the name and phone
-        parts (see migration 0002)."""
+        number or an e-mail address. Trigram indexes serve the name, phone and e-mail parts:
+        GIN indexes on PostgreSQL (migration 0002), a full-text table on SQLite (0006)."""
         query = (query or "").strip()
         if parse_date_query(query) is None and _PHONE_WITH_SPACES.fullmatch(query):
             # "+44 7911 123456" is one phone number, not three words to match one by one.
             terms = ["".join(query.split())]
         else:
             terms = query.split()
+        terms = terms[:6]
         qs = self
-        for term in terms[:6]:
+        for term in terms:
             qs = qs.filter(_term_filter(term))
+        phrases = [phrase for phrase in map(_sqlite_phrase, terms) if phrase]
+        if phrases and connections[self.db].vendor == "sqlite":
+            # The table finds rows holding every word's trigrams; the filters above decide.
+            qs = qs.filter(pk__in=RawSQL(_SQLITE_SEARCH, [" AND ".join(phrases)]))
         return qs
+
+
+_SQLITE_SEARCH = "SELECT rowid FROM patient_search WHERE patient_search MATCH %s"
 
 
 def _term_filter(term: str) -> models.Q:
     date = parse_date_query(term)
     if date is not None:
         return models.Q(date_of_birth=date)
+    column, text = _term_text(term)
+    lookup = "icontains" if column == "email" else "contains"
+    return models.Q(**{f"{column}__{lookup}": text})
+
+
+def _term_text(term: str) -> tuple[str, str]:
+    """The column a word that is not a date is looked for in, and the text looked for."""
     if "@" in term:
-        return models.Q(email__icontains=term)
+        return "email", term
     digits = re.sub(r"\D", "", term)
     if len(digits) >= 3 and re.fullmatch(r"\+?[\d().-]+", term):
         # "07700…" typed nationally still finds "+447700…" stored in E.164 form.
-        return models.Q(phone__contains=digits.lstrip("0") or digits)
-    return models.Q(search_name__contains=fold(term))
+        return "phone", digits.lstrip("0") or digits
+    return "search_name", fold(term)
+
+
+def _sqlite_phrase(term: str) -> str | None:
+    """The full-text query for a word on SQLite, or None when a trigram table cannot serve
+    it: a date, fewer than three characters, or a NUL (which ends the text SQLite reads)."""
+    if parse_date_query(term) is not None:
+        return None
+    column, text = _term_text(term)
+    if len(text) < 3 or "\x00" in text:
+        return None
+    quoted = text.replace('"', '""')
+    return f'{column} : "{quoted}"'
 
 
 class Sex(models.TextChoices):
