@@ -228,3 +228,31 @@ def test_a_limit_gives_the_earliest_of_all_the_free_times(limit, physio, london,
 
         assert everything
         assert limited == everything[:limit]
+
+
+def test_a_buffer_still_running_when_the_search_starts_blocks_the_time(
+    mornings, physio, london
+) -> None:
+    PracticeSettings.objects.update_or_create(pk=1, defaults={"min_booking_notice_minutes": 0})
+    with_clean_up = AppointmentTypeFactory(name="Acupuncture", duration_minutes=45,
+                                           buffer_after_minutes=30)  # fmt: skip
+    AppointmentFactory(clinician=physio, location=london, appointment_type=with_clean_up,
+                       starts_at=at(DAY, "08:30"))  # fmt: skip
+    check = AppointmentTypeFactory(name="Check", duration_minutes=30)
+
+    found = _find(check, london, now=at(DAY, "09:20"))
+
+    assert _starts(found)[:2] == ["09:45", "10:00"]
+
+
+def test_a_buffer_running_past_midnight_into_the_next_days_appointment_blocks_the_time(
+    physio, london, follow_up
+) -> None:
+    WorkingHoursFactory(clinician=physio, location=london, weekday=Weekday.TUESDAY,
+                        start_time=datetime.time(22), end_time=datetime.time(23, 59))  # fmt: skip
+    late = AppointmentTypeFactory(name="Late check", duration_minutes=30, buffer_after_minutes=60)
+    AppointmentFactory(clinician=physio, location=london, appointment_type=follow_up,
+                       starts_at=at(DAY + datetime.timedelta(days=1), "00:15"))  # fmt: skip
+
+    for limit in (None, 60):
+        assert _starts(_find(late, london, limit=limit)) == ["22:00", "22:15", "22:30", "22:45"]
