@@ -22,12 +22,17 @@ from .models import (
 )
 
 
+def _offers(appointment_type: AppointmentType, clinician_field: str) -> Q:
+    """The clinician offers the type: every clinician does when the type lists none."""
+    listed = AppointmentType.clinicians.through.objects.filter(appointmenttype=appointment_type)
+    return ~Exists(listed) | Q(**{f"{clinician_field}__in": listed.values("user_id")})
+
+
 def clinicians_offering(appointment_type: AppointmentType, location: Location):
     """Active clinicians who offer the type and have working hours at the location."""
-    listed = AppointmentType.clinicians.through.objects.filter(appointmenttype=appointment_type)
     return (
         User.objects.filter(
-            ~Exists(listed) | Q(pk__in=listed.values("user_id")),
+            _offers(appointment_type, "pk"),
             pk__in=WorkingHours.objects.filter(location=location).values("clinician_id"),
             is_active=True,
             groups__name=Role.PHYSIOTHERAPIST,
@@ -179,19 +184,26 @@ def find_free_slots(
     limit: int | None = None,
     among: list[User] | None = None,
     practice: PracticeSettings | None = None,
+    physiotherapists: list[User] | None = None,
 ) -> list[slots.Slot]:
     """Free start times for the type at the location, for one clinician or any.
 
     Minimum notice and the booking horizon come from the practice settings. ``among``
     narrows the search to clinicians the caller already has from ``clinicians_offering``
     (in its order), saving the query, as ``practice`` saves reading the settings again.
+    A caller holding every active physiotherapist (with their staff profiles) passes them
+    as ``physiotherapists`` instead: those offering the type at the location are picked
+    out as their working hours are read, in the same query.
     With a ``limit``, the schedule is read four days first (weekends included),
     then each read twice as long as the last, until enough times are found.
     """
     now = now or timezone.now()
     practice = practice or PracticeSettings.load()
+    offering_checked = among is not None or physiotherapists is None
     if among is None:
-        among = list(clinicians_offering(appointment_type, location))
+        among = physiotherapists
+        if among is None:
+            among = list(clinicians_offering(appointment_type, location))
     candidates = [c for c in among if clinician is None or c.pk == clinician.pk]
     if appointment_type.needs_dry_needling_certification:
         candidates = [
@@ -209,11 +221,19 @@ def find_free_slots(
         return []
     ids = [c.pk for c in candidates]
 
+    working_hours = WorkingHours.objects.filter(clinician_id__in=ids, location=location)
+    if not offering_checked:
+        working_hours = working_hours.filter(_offers(appointment_type, "clinician_id"))
     hours = defaultdict(list)
-    for clinician_id, *block in WorkingHours.objects.filter(
-        clinician_id__in=ids, location=location
-    ).values_list("clinician_id", "weekday", "start_time", "end_time", "valid_from", "valid_until"):
+    for clinician_id, *block in working_hours.values_list(
+        "clinician_id", "weekday", "start_time", "end_time", "valid_from", "valid_until"
+    ):
         hours[clinician_id].append(slots.WorkingBlock(*block))
+    if not offering_checked:
+        candidates = [c for c in candidates if c.pk in hours]
+        if not candidates:
+            return []
+        ids = [c.pk for c in candidates]
     closures = [
         slots.Interval(
             _local_midnight(c.starts_on, zone),

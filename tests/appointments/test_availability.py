@@ -5,6 +5,7 @@ import datetime
 import pytest
 
 from appointments.availability import find_free_slots
+from appointments.forms import clinician_choices
 from appointments.models import PracticeSettings, Status, WaitlistEntry, Weekday
 from clinic.roles import Role
 from tests.factories import LocationFactory, RoomFactory, UserFactory
@@ -143,15 +144,33 @@ def test_dry_needling_is_offered_only_with_a_certified_clinician(mornings, physi
     assert {s.clinician_id for s in found} == {certified.pk}
 
 
-def test_only_clinicians_offering_the_type_are_searched(mornings, physio, london) -> None:
+@pytest.mark.parametrize("given", [False, True], ids=["read", "every-physiotherapist-given"])
+def test_only_clinicians_offering_the_type_are_searched(given, mornings, physio, london) -> None:
     other = UserFactory(roles=[Role.PHYSIOTHERAPIST])
     WorkingHoursFactory(clinician=other, location=london, weekday=Weekday.TUESDAY,
                         start_time=MORNING[0], end_time=MORNING[1])  # fmt: skip
     pilates = AppointmentTypeFactory(name="Pilates")
     pilates.clinicians.set([other])
+    extra = {"physiotherapists": list(clinician_choices())} if given else {}
 
-    assert {s.clinician_id for s in _find(pilates, london)} == {other.pk}
-    assert _find(pilates, london, clinician=physio) == []
+    assert {s.clinician_id for s in _find(pilates, london, **extra)} == {other.pk}
+    assert _find(pilates, london, clinician=physio, **extra) == []
+
+
+def test_given_physiotherapists_are_searched_only_where_they_work(
+    mornings, physio, london, follow_up
+) -> None:
+    elsewhere = UserFactory(first_name="Ed", last_name="Away", roles=[Role.PHYSIOTHERAPIST])
+    WorkingHoursFactory(clinician=elsewhere, location=LocationFactory(name="Hackney"),
+                        weekday=Weekday.TUESDAY, start_time=MORNING[0],
+                        end_time=MORNING[1])  # fmt: skip
+    everyone = list(clinician_choices())
+
+    found = _find(follow_up, london, physiotherapists=everyone)
+
+    assert {s.clinician_id for s in found} == {physio.pk}
+    assert _starts(found) == ALL_MORNING
+    assert _find(follow_up, london, physiotherapists=everyone, clinician=elsewhere) == []
 
 
 def test_minimum_notice_comes_from_the_practice_settings(mornings, london, follow_up) -> None:
