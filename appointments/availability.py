@@ -221,7 +221,7 @@ def find_free_slots(
         return []
     ids = [c.pk for c in candidates]
 
-    working_hours = WorkingHours.objects.filter(clinician_id__in=ids, location=location)
+    working_hours = WorkingHours.objects.filter(clinician_id__in=ids, location=location).order_by()
     if not offering_checked:
         working_hours = working_hours.filter(_offers(appointment_type, "clinician_id"))
     hours = defaultdict(list)
