@@ -417,6 +417,23 @@ def test_find_looks_for_tuesday_evening_or_saturday(
     assert 'value="1-evening" id="when-1-evening" checked' in text(response)
 
 
+def test_find_shows_a_box_for_every_day_and_time_ticked_as_asked(
+    front_desk_client, london, follow_up
+) -> None:
+    response = front_desk_client.get(
+        find_url(london, follow_up, weeks=1, when=[f"{Weekday.SUNDAY}-morning"])
+    )
+
+    boxes = re.findall(r'<input class="form-check-input" type="checkbox" name="when"[^>]*>',
+                       text(response))  # fmt: skip
+    assert len(boxes) == 7 * 4
+    assert [box for box in boxes if " checked" in box] == [
+        '<input class="form-check-input" type="checkbox" name="when" value="6-morning" '
+        'id="when-6-morning" checked aria-label="Sunday: Morning (before 12:00)">'
+    ]
+    assert '<th scope="col">All day</th>' in text(response)
+
+
 # Session, the person with their roles, type, location, the physiotherapists (the picker's
 # options, which the finder narrows to those offering the type as it reads their working
 # hours), the practice's rules, closures, and the appointments and time off of the first
