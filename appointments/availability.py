@@ -3,8 +3,9 @@
 import datetime
 from collections import defaultdict
 
-from django.db import connections
-from django.db.models import BigIntegerField, Exists, Func, IntegerField, Q, QuerySet, Value
+from django.db import connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Exists, Q
 from django.utils import timezone
 
 from clinic.models import Location, User
@@ -12,6 +13,7 @@ from clinic.roles import Role
 
 from . import slots
 from .models import (
+    LIVE_STATUSES,
     LONGEST_APPOINTMENT,
     Appointment,
     AppointmentType,
@@ -42,27 +44,20 @@ def clinicians_offering(appointment_type: AppointmentType, location: Location):
     )
 
 
-class _Microseconds(Func):
-    """An instant as whole microseconds since 1970 UTC.
+def _microseconds(column: str, vendor: str) -> str:
+    """SQL for an instant as whole microseconds since 1970 UTC.
 
     The schedule of a few weeks is thousands of rows; the driver reads an integer many
     times faster than a timestamp, and microseconds keep every instant exact.
     """
-
-    output_field = BigIntegerField()
-    arity = 1
-
-    def as_sql(self, compiler, connection, **extra_context) -> tuple[str, list]:
-        sql, params = compiler.compile(self.get_source_expressions()[0])
-        return f"(EXTRACT(EPOCH FROM {sql}) * 1000000)::bigint", params
-
-    def as_sqlite(self, compiler, connection, **extra_context) -> tuple[str, list]:
+    if vendor == "sqlite":
         # Stored as UTC text "YYYY-MM-DD HH:MM:SS[.ffffff]"; julianday() reads milliseconds
         # at best, so whole seconds come from it and the microseconds from the text.
-        sql, params = compiler.compile(self.get_source_expressions()[0])
-        seconds = f"CAST(ROUND((julianday(substr({sql}, 1, 19)) - 2440587.5) * 86400) AS INTEGER)"
-        micro = f"CAST(substr({sql} || '.000000', 21, 6) AS INTEGER)"
-        return f"({seconds} * 1000000 + {micro})", params * 2
+        seconds = (
+            f"CAST(ROUND((julianday(substr({column}, 1, 19)) - 2440587.5) * 86400) AS INTEGER)"
+        )
+        return f"({seconds} * 1000000 + CAST(substr({column} || '.000000', 21, 6) AS INTEGER))"
+    return f"(EXTRACT(EPOCH FROM {column}) * 1000000)::bigint"
 
 
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
@@ -90,17 +85,45 @@ def _timeline(
     return slots.Timeline([instants[v] for v in starts], [instants[v] for v in ends])
 
 
-def _fetch(rows: QuerySet) -> list[tuple]:
-    """A values_list of integers straight from the cursor: thousands of rows, and integers
-    need none of the per-value conversions the queryset would apply."""
-    sql, params = rows.query.sql_with_params()
-    with connections[rows.db].cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
 def _local_midnight(day: datetime.date, zone) -> datetime.datetime:
     return datetime.datetime.combine(day, datetime.time.min, tzinfo=zone)
+
+
+def _busy_query(connection: BaseDatabaseWrapper, clinicians: int, rooms: int) -> str:
+    """The clinicians' live appointments with their types' buffers (from their own index
+    alone), their time off as rows without a room or a buffer, and, with rooms, the other
+    clinicians' live appointments in those rooms. Written out: building it with the ORM
+    cost about as much as running it."""
+    vendor = connection.vendor
+    appointment, appointment_type, time_off = (
+        connection.ops.quote_name(model._meta.db_table)
+        for model in (Appointment, AppointmentType, TimeOff)
+    )
+    live = ", ".join(["%s"] * len(LIVE_STATUSES))
+    by_clinician = ", ".join(["%s"] * clinicians)
+    in_window = f"a.status IN ({live}) AND a.starts_at < %s AND a.starts_at > %s AND a.ends_at > %s"
+    sql = (
+        f"SELECT a.clinician_id, a.room_id, {_microseconds('a.starts_at', vendor)}, "
+        f"{_microseconds('a.ends_at', vendor)}, t.buffer_after_minutes "
+        f"FROM {appointment} a "
+        f"INNER JOIN {appointment_type} t ON a.appointment_type_id = t.id "
+        f"WHERE {in_window} AND a.clinician_id IN ({by_clinician}) "
+        f"UNION ALL "
+        f"SELECT o.clinician_id, NULL, {_microseconds('o.starts_at', vendor)}, "
+        f"{_microseconds('o.ends_at', vendor)}, 0 "
+        f"FROM {time_off} o "
+        f"WHERE o.clinician_id IN ({by_clinician}) AND o.starts_at < %s AND o.ends_at > %s"
+    )
+    if rooms:
+        sql += (
+            f" UNION ALL "
+            f"SELECT a.clinician_id, a.room_id, {_microseconds('a.starts_at', vendor)}, "
+            f"{_microseconds('a.ends_at', vendor)}, 0 "
+            f"FROM {appointment} a "
+            f"WHERE {in_window} AND a.room_id IN ({', '.join(['%s'] * rooms)}) "
+            f"AND NOT a.clinician_id IN ({by_clinician})"
+        )
+    return sql
 
 
 def _busy(
@@ -113,52 +136,29 @@ def _busy(
     given room's live appointments, merged, over the window given, in one read.
 
     Appointments ending up to eight hours before the window are read too, so the buffer
-    after one still counts at its start. The clinicians' appointments are read from
-    their own index alone; the rooms' other appointments come after them, and time off
-    as rows without a room or a buffer."""
-    live = Appointment.objects.live().overlapping(window_start - LONGEST_APPOINTMENT, window_end)
-    rows = (
-        live.filter(clinician_id__in=ids)
-        .order_by()
-        .values_list(
-            "clinician_id",
-            "room_id",
-            _Microseconds("starts_at"),
-            _Microseconds("ends_at"),
-            "appointment_type__buffer_after_minutes",
-        )
-    )
-    others = [
-        TimeOff.objects.filter(
-            clinician_id__in=ids, starts_at__lt=window_end, ends_at__gt=window_start
-        )
-        .order_by()
-        .values_list(
-            "clinician_id",
-            Value(None, output_field=BigIntegerField()),
-            _Microseconds("starts_at"),
-            _Microseconds("ends_at"),
-            Value(0, output_field=IntegerField()),
-        )
+    after one still counts at its start; as ``overlapping()`` does, their start is bounded
+    by the longest appointment too, which keeps the read on the index by start."""
+    connection = connections[router.db_for_read(Appointment)]
+    sql = _busy_query(connection, len(ids), len(room_ids or ()))
+    adapt = connection.ops.adapt_datetimefield_value
+    look_back = window_start - LONGEST_APPOINTMENT
+    appointments = [
+        *map(str, LIVE_STATUSES),
+        adapt(window_end),
+        adapt(look_back - LONGEST_APPOINTMENT),
+        adapt(look_back),
     ]
+    values = [*appointments, *ids, *ids, adapt(window_end), adapt(window_start)]
     if room_ids:
-        others.append(
-            live.filter(room_id__in=room_ids)
-            .exclude(clinician_id__in=ids)
-            .order_by()
-            .values_list(
-                "clinician_id",
-                "room_id",
-                _Microseconds("starts_at"),
-                _Microseconds("ends_at"),
-                Value(0, output_field=IntegerField()),
-            )
-        )
+        values += [*appointments, *room_ids, *ids]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        fetched = cursor.fetchall()
     clinician_spans: dict[int, list[tuple[int, int]]] = defaultdict(list)
     room_spans: dict[int, list[tuple[int, int]]] = defaultdict(list)
     candidates = set(ids)
     rooms = set(room_ids or ())
-    for clinician_id, room_id, start, end, buffer_minutes in _fetch(rows.union(*others, all=True)):
+    for clinician_id, room_id, start, end, buffer_minutes in fetched:
         if clinician_id in candidates:
             clinician_spans[clinician_id].append((start, end + buffer_minutes * _MINUTE_US))
         if room_id in rooms:
