@@ -303,7 +303,17 @@ class FindSlotsForm(forms.Form):
     )
     location = ListedChoiceField(queryset=Location.objects.all())
     clinician = ListedChoiceField(
-        queryset=clinician_choices(), required=False, empty_label="Anyone"
+        # Their names, and their dry-needling certification for the slot finder.
+        queryset=clinician_choices().only(
+            "first_name",
+            "last_name",
+            "username",
+            "staff_profile__display_name",
+            "staff_profile__dry_needling_certified_on",
+            "staff_profile__dry_needling_expires_on",
+        ),
+        required=False,
+        empty_label="Anyone",
     )
     from_date = forms.DateField(
         label="From",

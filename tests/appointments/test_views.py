@@ -27,8 +27,9 @@ from .factories import (
     AppointmentFactory,
     AppointmentTypeFactory,
     WorkingHoursFactory,
+    works_every_day,
 )
-from .scheduling import WaitlistEntryFactory, at, day_ahead
+from .scheduling import WaitlistEntryFactory, at, certify_dry_needling, day_ahead
 
 pytestmark = pytest.mark.django_db
 
@@ -415,6 +416,23 @@ def test_find_looks_for_tuesday_evening_or_saturday(
     assert min(saturday) == "08:00"
     assert max(saturday) == "19:15"
     assert 'value="1-evening" id="when-1-evening" checked' in text(response)
+
+
+def test_find_offers_dry_needling_only_with_a_certified_clinician(
+    front_desk_client, physio, colleague, london, django_assert_num_queries
+) -> None:
+    works_every_day(physio, london)
+    certify_dry_needling(physio, on=DAY - datetime.timedelta(days=100))
+    needling = AppointmentTypeFactory(name="Dry needling", needs_dry_needling_certification=True)
+    PracticeSettings.load()
+
+    with django_assert_num_queries(FIND_QUERIES):
+        response = front_desk_client.get(find_url(london, needling, weeks=1))
+
+    names = re.findall(r"<td>\w{3} \d+ \w{3} \d{4}, \d\d:\d\d</td>\s*<td>([^<]+)</td>",
+                       text(response))  # fmt: skip
+    assert names
+    assert set(names) == {"Priya Shah"}
 
 
 def test_find_shows_a_box_for_every_day_and_time_ticked_as_asked(
