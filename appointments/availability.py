@@ -2,14 +2,15 @@
 
 import datetime
 from collections import defaultdict
+from typing import NamedTuple
 
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import BooleanField, Model, Q
+from django.db.models import BooleanField, Model
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from clinic.models import Location, User
+from clinic.models import Location, Room, User
 from clinic.roles import Role
 
 from . import slots
@@ -70,6 +71,7 @@ def _microseconds(column: str, vendor: str) -> str:
 
 
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+_EPOCH_DAY = _EPOCH.date()
 _MINUTE_US = 60_000_000
 #: With a limit, the schedule is read a few days at a time, each read twice as long; four
 #: days hold sixty free times at a practice of ten clinicians, whatever the weekday.
@@ -98,57 +100,90 @@ def _local_midnight(day: datetime.date, zone) -> datetime.datetime:
     return datetime.datetime.combine(day, datetime.time.min, tzinfo=zone)
 
 
-def _busy_query(connection: BaseDatabaseWrapper, clinicians: int, rooms: int) -> str:
+def _days_since_1970(column: str, vendor: str) -> str:
+    if vendor == "sqlite":
+        return f"CAST(julianday({column}) - 2440587.5 AS INTEGER)"
+    return f"({column} - DATE '1970-01-01')"
+
+
+#: What each row of the schedule read is: a busy span, a room, or a closure.
+_BUSY, _ROOM, _CLOSURE = 0, 1, 2
+
+
+def _schedule_query(connection: BaseDatabaseWrapper, clinicians: int, rooms: bool) -> str:
     """The clinicians' live appointments with their types' buffers (from their own index
-    alone), their time off as rows without a room or a buffer, and, with rooms, the other
-    clinicians' live appointments in those rooms. Written out: building it with the ORM
-    cost about as much as running it."""
+    alone) and their time off; with rooms, the location's active rooms ranked by name and
+    the other clinicians' live appointments in them; and the closures. Written out:
+    building it with the ORM cost about as much as running it."""
     vendor = connection.vendor
-    appointment, appointment_type, time_off = (
+    appointment, appointment_type, time_off, room, closure = (
         connection.ops.quote_name(model._meta.db_table)
-        for model in (Appointment, AppointmentType, TimeOff)
+        for model in (Appointment, AppointmentType, TimeOff, Room, Closure)
     )
     live = ", ".join(["%s"] * len(LIVE_STATUSES))
     by_clinician = ", ".join(["%s"] * clinicians)
     in_window = f"a.status IN ({live}) AND a.starts_at < %s AND a.starts_at > %s AND a.ends_at > %s"
+    active_rooms = f"FROM {room} r WHERE r.location_id = %s AND r.active"
     sql = (
-        f"SELECT a.clinician_id, a.room_id, {_microseconds('a.starts_at', vendor)}, "
+        f"SELECT {_BUSY}, a.clinician_id, a.room_id, {_microseconds('a.starts_at', vendor)}, "
         f"{_microseconds('a.ends_at', vendor)}, t.buffer_after_minutes "
         f"FROM {appointment} a "
         f"INNER JOIN {appointment_type} t ON a.appointment_type_id = t.id "
         f"WHERE {in_window} AND a.clinician_id IN ({by_clinician}) "
         f"UNION ALL "
-        f"SELECT o.clinician_id, NULL, {_microseconds('o.starts_at', vendor)}, "
+        f"SELECT {_BUSY}, o.clinician_id, NULL, {_microseconds('o.starts_at', vendor)}, "
         f"{_microseconds('o.ends_at', vendor)}, 0 "
         f"FROM {time_off} o "
-        f"WHERE o.clinician_id IN ({by_clinician}) AND o.starts_at < %s AND o.ends_at > %s"
+        f"WHERE o.clinician_id IN ({by_clinician}) AND o.starts_at < %s AND o.ends_at > %s "
+        f"UNION ALL "
+        f"SELECT {_CLOSURE}, NULL, NULL, {_days_since_1970('c.starts_on', vendor)}, "
+        f"{_days_since_1970('c.ends_on', vendor)}, NULL "
+        f"FROM {closure} c "
+        f"WHERE (c.location_id = %s OR c.location_id IS NULL) "
+        f"AND c.starts_on <= %s AND c.ends_on >= %s"
     )
     if rooms:
         sql += (
             f" UNION ALL "
-            f"SELECT a.clinician_id, a.room_id, {_microseconds('a.starts_at', vendor)}, "
+            f"SELECT {_ROOM}, NULL, r.id, ROW_NUMBER() OVER (ORDER BY r.name), NULL, NULL "
+            f"{active_rooms} "
+            f"UNION ALL "
+            f"SELECT {_BUSY}, a.clinician_id, a.room_id, {_microseconds('a.starts_at', vendor)}, "
             f"{_microseconds('a.ends_at', vendor)}, 0 "
             f"FROM {appointment} a "
-            f"WHERE {in_window} AND a.room_id IN ({', '.join(['%s'] * rooms)}) "
+            f"WHERE {in_window} AND a.room_id IN (SELECT r.id {active_rooms}) "
             f"AND NOT a.clinician_id IN ({by_clinician})"
         )
     return sql
 
 
-def _busy(
+class _Schedule(NamedTuple):
+    busy: dict[int, slots.Timeline]
+    room_busy: dict[int, slots.Timeline]
+    #: The location's active rooms by name, or None when the type needs no room.
+    room_ids: list[int] | None
+    closures: list[slots.Interval]
+
+
+def _schedule(
     ids: list[int],
-    room_ids: list[int] | None,
+    location: Location,
+    rooms: bool,
+    first_day: datetime.date,
+    last_day: datetime.date,
     window_start: datetime.datetime,
     window_end: datetime.datetime,
-) -> tuple[dict[int, slots.Timeline], dict[int, slots.Timeline]]:
-    """Each clinician's live appointments (with their buffers) and time off, and each
-    given room's live appointments, merged, over the window given, in one read.
+) -> _Schedule:
+    """Each clinician's live appointments (with their buffers) and time off, merged, over
+    the window given; with ``rooms``, the location's active rooms and their live
+    appointments; and the closures of the days given: everything that takes time away, in
+    one read.
 
     Appointments ending up to eight hours before the window are read too, so the buffer
     after one still counts at its start; as ``overlapping()`` does, their start is bounded
     by the longest appointment too, which keeps the read on the index by start."""
     connection = connections[router.db_for_read(Appointment)]
-    sql = _busy_query(connection, len(ids), len(room_ids or ()))
+    sql = _schedule_query(connection, len(ids), rooms)
     adapt = connection.ops.adapt_datetimefield_value
     look_back = window_start - LONGEST_APPOINTMENT
     appointments = [
@@ -157,25 +192,49 @@ def _busy(
         adapt(look_back - LONGEST_APPOINTMENT),
         adapt(look_back),
     ]
-    values = [*appointments, *ids, *ids, adapt(window_end), adapt(window_start)]
-    if room_ids:
-        values += [*appointments, *room_ids, *ids]
+    values = [
+        *appointments,
+        *ids,
+        *ids,
+        adapt(window_end),
+        adapt(window_start),
+        location.pk,
+        connection.ops.adapt_datefield_value(last_day),
+        connection.ops.adapt_datefield_value(first_day),
+    ]
+    if rooms:
+        values += [location.pk, *appointments, location.pk, *ids]
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
         fetched = cursor.fetchall()
     clinician_spans: dict[int, list[tuple[int, int]]] = defaultdict(list)
     room_spans: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    ranked_rooms: list[tuple[int, int]] = []
+    closed_days: list[tuple[int, int]] = []
     candidates = set(ids)
-    rooms = set(room_ids or ())
-    for clinician_id, room_id, start, end, buffer_minutes in fetched:
-        if clinician_id in candidates:
-            clinician_spans[clinician_id].append((start, end + buffer_minutes * _MINUTE_US))
-        if room_id in rooms:
-            room_spans[room_id].append((start, end))
+    for kind, clinician_id, room_id, start, end, buffer_minutes in fetched:
+        if kind == _BUSY:
+            if clinician_id in candidates:
+                clinician_spans[clinician_id].append((start, end + buffer_minutes * _MINUTE_US))
+            if room_id is not None:
+                room_spans[room_id].append((start, end))
+        elif kind == _ROOM:
+            ranked_rooms.append((start, room_id))
+        else:
+            closed_days.append((start, end))
+    zone = location.zone
     instants: dict[int, datetime.datetime] = {}
-    return (
+    return _Schedule(
         {pk: _timeline(spans, instants) for pk, spans in clinician_spans.items()},
         {pk: _timeline(spans, instants) for pk, spans in room_spans.items()},
+        [pk for _, pk in sorted(ranked_rooms)] if rooms else None,
+        [
+            slots.Interval(
+                _local_midnight(_EPOCH_DAY + datetime.timedelta(days=starts), zone),
+                _local_midnight(_EPOCH_DAY + datetime.timedelta(days=ends + 1), zone),
+            )
+            for starts, ends in closed_days
+        ],
     )
 
 
@@ -244,49 +303,42 @@ def find_free_slots(
         if not candidates:
             return []
         ids = [c.pk for c in candidates]
-    closures = [
-        slots.Interval(
-            _local_midnight(c.starts_on, zone),
-            _local_midnight(c.ends_on + datetime.timedelta(days=1), zone),
-        )
-        for c in Closure.objects.filter(
-            Q(location=location) | Q(location__isnull=True),
-            starts_on__lte=last_day,
-            ends_on__gte=first_day,
-        )
-    ]
-    room_ids = None
-    if appointment_type.needs_room:
-        room_ids = list(
-            location.rooms.filter(active=True).order_by("name").values_list("pk", flat=True)
-        )
-        if not room_ids:
-            return []
     profiles = {c.pk: getattr(c, "staff_profile", None) for c in candidates}
 
     earliest = now + practice.min_notice
 
-    def search(first: datetime.date, last: datetime.date, wanted: int | None) -> list:
+    def search(first: datetime.date, last: datetime.date, wanted: int | None) -> list | None:
+        """The free times of the days given; None when the type needs a room and the
+        location has no active room, so that no day can have any."""
         # No slot starts before the earliest bookable instant, and none ends, with its own
         # buffer, after the buffer following the last day.
-        busy, room_busy = _busy(
+        schedule = _schedule(
             ids,
-            room_ids,
+            location,
+            appointment_type.needs_room,
+            first,
+            last,
             max(_local_midnight(first, zone), earliest),
             _local_midnight(last + datetime.timedelta(days=1), zone)
             + appointment_type.buffer_after,
         )
+        if schedule.room_ids == []:
+            return None
         found = slots.find_slots(
             zone=zone,
             first_day=first,
             last_day=last,
             duration=appointment_type.duration,
             buffer_after=appointment_type.buffer_after,
-            clinicians=[slots.ClinicianCalendar(pk, hours[pk], busy.get(pk, ())) for pk in ids],
-            closures=closures,
+            clinicians=[
+                slots.ClinicianCalendar(pk, hours[pk], schedule.busy.get(pk, ())) for pk in ids
+            ],
+            closures=schedule.closures,
             rooms=None
-            if room_ids is None
-            else [slots.RoomCalendar(pk, room_busy.get(pk, ())) for pk in room_ids],
+            if schedule.room_ids is None
+            else [
+                slots.RoomCalendar(pk, schedule.room_busy.get(pk, ())) for pk in schedule.room_ids
+            ],
             now=now,
             min_notice=practice.min_notice,
             horizon=practice.horizon,
@@ -308,12 +360,15 @@ def find_free_slots(
         return found
 
     if limit is None:
-        return search(first_day, last_day, None)
+        return search(first_day, last_day, None) or []
     found: list[slots.Slot] = []
     first, days = first_day, _FIRST_READ_DAYS
     while first <= last_day and len(found) < limit:
         last = min(last_day, first + datetime.timedelta(days=days - 1))
-        found += search(first, last, limit - len(found))
+        more = search(first, last, limit - len(found))
+        if more is None:
+            return []
+        found += more
         first, days = last + datetime.timedelta(days=1), days * 2
     return found[:limit]
 

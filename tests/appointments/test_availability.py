@@ -121,11 +121,43 @@ def test_a_type_needing_a_room_is_offered_only_while_an_active_room_is_free(
     assert {s.room_id for s in found} == {room.pk}
 
 
-def test_no_active_room_means_no_free_time(mornings, london) -> None:
+def test_no_active_room_means_no_free_time(mornings, london, django_assert_max_num_queries) -> None:
     treatment = AppointmentTypeFactory(name="Treatment", needs_room=True)
     RoomFactory(location=london, name="Room B", active=False)
 
     assert _find(treatment, london) == []
+    # Settings, clinicians, hours and one read of the schedule: no day can have a room.
+    with django_assert_max_num_queries(4):
+        assert _find(treatment, london, last_day=DAY + datetime.timedelta(weeks=8), limit=60) == []
+
+
+def test_with_a_limit_rooms_and_closures_count_on_every_day_read(mornings, physio, london) -> None:
+    treatment = AppointmentTypeFactory(name="Treatment", duration_minutes=45, needs_room=True)
+    room = RoomFactory(location=london, name="Room A")
+    colleague = UserFactory(roles=[Role.PHYSIOTHERAPIST])
+    week_later, fortnight_later = (DAY + datetime.timedelta(weeks=n) for n in (1, 2))
+    AppointmentFactory(
+        clinician=colleague,
+        location=london,
+        room=room,
+        starts_at=at(week_later, "09:00"),
+        ends_at=at(week_later, "11:00"),
+    )
+    ClosureFactory(location=london, starts_on=fortnight_later)
+
+    found = _find(treatment, london, last_day=DAY + datetime.timedelta(weeks=3), limit=100)
+
+    by_day = {
+        day: _starts([s for s in found if s.start.astimezone(LONDON).date() == day])
+        for day in (DAY, week_later, fortnight_later, DAY + datetime.timedelta(weeks=3))
+    }
+    assert by_day == {
+        DAY: ALL_MORNING,
+        week_later: ["11:00", "11:15"],
+        fortnight_later: [],
+        DAY + datetime.timedelta(weeks=3): ALL_MORNING,
+    }
+    assert {s.room_id for s in found} == {room.pk}
 
 
 def test_dry_needling_is_offered_only_with_a_certified_clinician(mornings, physio, london) -> None:
