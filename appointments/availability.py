@@ -2,16 +2,20 @@
 
 import datetime
 from collections import defaultdict
+from typing import NamedTuple
 
-from django.db import connections
-from django.db.models import BigIntegerField, Exists, Func, IntegerField, Q, QuerySet, Value
+from django.db import connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import BooleanField, Model
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from clinic.models import Location, User
+from clinic.models import Location, Room, User
 from clinic.roles import Role
 
 from . import slots
 from .models import (
+    LIVE_STATUSES,
     LONGEST_APPOINTMENT,
     Appointment,
     AppointmentType,
@@ -22,12 +26,25 @@ from .models import (
 )
 
 
+def _offers(appointment_type: AppointmentType, model: type[Model], column: str) -> RawSQL:
+    """The clinician in ``column`` of ``model`` offers the type: every clinician does when
+    the type lists none. Written out: the ORM's subqueries cost more to build than to run."""
+    quote = connections[router.db_for_read(model)].ops.quote_name
+    listed = quote(AppointmentType.clinicians.through._meta.db_table)
+    clinician = f"{quote(model._meta.db_table)}.{quote(column)}"
+    return RawSQL(
+        f"(NOT EXISTS (SELECT 1 FROM {listed} WHERE appointmenttype_id = %s) "
+        f"OR {clinician} IN (SELECT user_id FROM {listed} WHERE appointmenttype_id = %s))",
+        (appointment_type.pk, appointment_type.pk),
+        output_field=BooleanField(),
+    )
+
+
 def clinicians_offering(appointment_type: AppointmentType, location: Location):
     """Active clinicians who offer the type and have working hours at the location."""
-    listed = AppointmentType.clinicians.through.objects.filter(appointmenttype=appointment_type)
     return (
         User.objects.filter(
-            ~Exists(listed) | Q(pk__in=listed.values("user_id")),
+            _offers(appointment_type, User, "id"),
             pk__in=WorkingHours.objects.filter(location=location).values("clinician_id"),
             is_active=True,
             groups__name=Role.PHYSIOTHERAPIST,
@@ -37,33 +54,28 @@ def clinicians_offering(appointment_type: AppointmentType, location: Location):
     )
 
 
-class _Microseconds(Func):
-    """An instant as whole microseconds since 1970 UTC.
+def _microseconds(column: str, vendor: str) -> str:
+    """SQL for an instant as whole microseconds since 1970 UTC.
 
     The schedule of a few weeks is thousands of rows; the driver reads an integer many
     times faster than a timestamp, and microseconds keep every instant exact.
     """
-
-    output_field = BigIntegerField()
-    arity = 1
-
-    def as_sql(self, compiler, connection, **extra_context) -> tuple[str, list]:
-        sql, params = compiler.compile(self.get_source_expressions()[0])
-        return f"(EXTRACT(EPOCH FROM {sql}) * 1000000)::bigint", params
-
-    def as_sqlite(self, compiler, connection, **extra_context) -> tuple[str, list]:
+    if vendor == "sqlite":
         # Stored as UTC text "YYYY-MM-DD HH:MM:SS[.ffffff]"; julianday() reads milliseconds
         # at best, so whole seconds come from it and the microseconds from the text.
-        sql, params = compiler.compile(self.get_source_expressions()[0])
-        seconds = f"CAST(ROUND((julianday(substr({sql}, 1, 19)) - 2440587.5) * 86400) AS INTEGER)"
-        micro = f"CAST(substr({sql} || '.000000', 21, 6) AS INTEGER)"
-        return f"({seconds} * 1000000 + {micro})", params * 2
+        seconds = (
+            f"CAST(ROUND((julianday(substr({column}, 1, 19)) - 2440587.5) * 86400) AS INTEGER)"
+        )
+        return f"({seconds} * 1000000 + CAST(substr({column} || '.000000', 21, 6) AS INTEGER))"
+    return f"(EXTRACT(EPOCH FROM {column}) * 1000000)::bigint"
 
 
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+_EPOCH_DAY = _EPOCH.date()
 _MINUTE_US = 60_000_000
-#: With a limit, the schedule is read a few days at a time, each read twice as long.
-_FIRST_READ_DAYS = 7
+#: With a limit, the schedule is read a few days at a time, each read twice as long; four
+#: days hold sixty free times at a practice of ten clinicians, whatever the weekday.
+_FIRST_READ_DAYS = 4
 
 
 def _instant(microseconds: int) -> datetime.datetime:
@@ -84,92 +96,145 @@ def _timeline(
     return slots.Timeline([instants[v] for v in starts], [instants[v] for v in ends])
 
 
-def _fetch(rows: QuerySet) -> list[tuple]:
-    """A values_list of integers straight from the cursor: thousands of rows, and integers
-    need none of the per-value conversions the queryset would apply."""
-    sql, params = rows.query.sql_with_params()
-    with connections[rows.db].cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
 def _local_midnight(day: datetime.date, zone) -> datetime.datetime:
     return datetime.datetime.combine(day, datetime.time.min, tzinfo=zone)
 
 
-def _window(first_day: datetime.date, last_day: datetime.date, zone) -> tuple:
-    """The instants whose appointments can touch a slot on the local days given."""
-    return _local_midnight(first_day, zone), _local_midnight(
-        last_day + datetime.timedelta(days=2), zone
+def _days_since_1970(column: str, vendor: str) -> str:
+    if vendor == "sqlite":
+        return f"CAST(julianday({column}) - 2440587.5 AS INTEGER)"
+    return f"({column} - DATE '1970-01-01')"
+
+
+#: What each row of the schedule read is: a busy span, a room, or a closure.
+_BUSY, _ROOM, _CLOSURE = 0, 1, 2
+
+
+def _schedule_query(connection: BaseDatabaseWrapper, clinicians: int, rooms: bool) -> str:
+    """The clinicians' live appointments with their types' buffers (from their own index
+    alone) and their time off; with rooms, the location's active rooms ranked by name and
+    the other clinicians' live appointments in them; and the closures. Written out:
+    building it with the ORM cost about as much as running it."""
+    vendor = connection.vendor
+    appointment, appointment_type, time_off, room, closure = (
+        connection.ops.quote_name(model._meta.db_table)
+        for model in (Appointment, AppointmentType, TimeOff, Room, Closure)
     )
+    live = ", ".join(["%s"] * len(LIVE_STATUSES))
+    by_clinician = ", ".join(["%s"] * clinicians)
+    in_window = f"a.status IN ({live}) AND a.starts_at < %s AND a.starts_at > %s AND a.ends_at > %s"
+    active_rooms = f"FROM {room} r WHERE r.location_id = %s AND r.active"
+    sql = (
+        f"SELECT {_BUSY}, a.clinician_id, a.room_id, {_microseconds('a.starts_at', vendor)}, "
+        f"{_microseconds('a.ends_at', vendor)}, t.buffer_after_minutes "
+        f"FROM {appointment} a "
+        f"INNER JOIN {appointment_type} t ON a.appointment_type_id = t.id "
+        f"WHERE {in_window} AND a.clinician_id IN ({by_clinician}) "
+        f"UNION ALL "
+        f"SELECT {_BUSY}, o.clinician_id, NULL, {_microseconds('o.starts_at', vendor)}, "
+        f"{_microseconds('o.ends_at', vendor)}, 0 "
+        f"FROM {time_off} o "
+        f"WHERE o.clinician_id IN ({by_clinician}) AND o.starts_at < %s AND o.ends_at > %s "
+        f"UNION ALL "
+        f"SELECT {_CLOSURE}, NULL, NULL, {_days_since_1970('c.starts_on', vendor)}, "
+        f"{_days_since_1970('c.ends_on', vendor)}, NULL "
+        f"FROM {closure} c "
+        f"WHERE (c.location_id = %s OR c.location_id IS NULL) "
+        f"AND c.starts_on <= %s AND c.ends_on >= %s"
+    )
+    if rooms:
+        sql += (
+            f" UNION ALL "
+            f"SELECT {_ROOM}, NULL, r.id, ROW_NUMBER() OVER (ORDER BY r.name), NULL, NULL "
+            f"{active_rooms} "
+            f"UNION ALL "
+            f"SELECT {_BUSY}, a.clinician_id, a.room_id, {_microseconds('a.starts_at', vendor)}, "
+            f"{_microseconds('a.ends_at', vendor)}, 0 "
+            f"FROM {appointment} a "
+            f"WHERE {in_window} AND a.room_id IN (SELECT r.id {active_rooms}) "
+            f"AND NOT a.clinician_id IN ({by_clinician})"
+        )
+    return sql
 
 
-def _busy(
+class _Schedule(NamedTuple):
+    busy: dict[int, slots.Timeline]
+    room_busy: dict[int, slots.Timeline]
+    #: The location's active rooms by name, or None when the type needs no room.
+    room_ids: list[int] | None
+    closures: list[slots.Interval]
+
+
+def _schedule(
     ids: list[int],
     location: Location,
-    room_ids: list[int] | None,
+    rooms: bool,
     first_day: datetime.date,
     last_day: datetime.date,
-) -> tuple[dict[int, slots.Timeline], dict[int, slots.Timeline]]:
-    """Each clinician's live appointments (with their buffers) and time off, and each
-    given room's live appointments, merged, over the days given, in one read.
+    window_start: datetime.datetime,
+    window_end: datetime.datetime,
+) -> _Schedule:
+    """Each clinician's live appointments (with their buffers) and time off, merged, over
+    the window given; with ``rooms``, the location's active rooms and their live
+    appointments; and the closures of the days given: everything that takes time away, in
+    one read.
 
     Appointments ending up to eight hours before the window are read too, so the buffer
-    after one still counts on the first day. The clinicians' appointments are read from
-    their own index alone; the rooms' other appointments come after them, and time off
-    as rows without a room or a buffer."""
-    window_start, window_end = _window(first_day, last_day, location.zone)
-    live = Appointment.objects.live().overlapping(window_start - LONGEST_APPOINTMENT, window_end)
-    rows = (
-        live.filter(clinician_id__in=ids)
-        .order_by()
-        .values_list(
-            "clinician_id",
-            "room_id",
-            _Microseconds("starts_at"),
-            _Microseconds("ends_at"),
-            "appointment_type__buffer_after_minutes",
-        )
-    )
-    others = [
-        TimeOff.objects.filter(
-            clinician_id__in=ids, starts_at__lt=window_end, ends_at__gt=window_start
-        )
-        .order_by()
-        .values_list(
-            "clinician_id",
-            Value(None, output_field=BigIntegerField()),
-            _Microseconds("starts_at"),
-            _Microseconds("ends_at"),
-            Value(0, output_field=IntegerField()),
-        )
+    after one still counts at its start; as ``overlapping()`` does, their start is bounded
+    by the longest appointment too, which keeps the read on the index by start."""
+    connection = connections[router.db_for_read(Appointment)]
+    sql = _schedule_query(connection, len(ids), rooms)
+    adapt = connection.ops.adapt_datetimefield_value
+    look_back = window_start - LONGEST_APPOINTMENT
+    appointments = [
+        *map(str, LIVE_STATUSES),
+        adapt(window_end),
+        adapt(look_back - LONGEST_APPOINTMENT),
+        adapt(look_back),
     ]
-    if room_ids:
-        others.append(
-            live.filter(room_id__in=room_ids)
-            .exclude(clinician_id__in=ids)
-            .order_by()
-            .values_list(
-                "clinician_id",
-                "room_id",
-                _Microseconds("starts_at"),
-                _Microseconds("ends_at"),
-                Value(0, output_field=IntegerField()),
-            )
-        )
+    values = [
+        *appointments,
+        *ids,
+        *ids,
+        adapt(window_end),
+        adapt(window_start),
+        location.pk,
+        connection.ops.adapt_datefield_value(last_day),
+        connection.ops.adapt_datefield_value(first_day),
+    ]
+    if rooms:
+        values += [location.pk, *appointments, location.pk, *ids]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        fetched = cursor.fetchall()
     clinician_spans: dict[int, list[tuple[int, int]]] = defaultdict(list)
     room_spans: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    ranked_rooms: list[tuple[int, int]] = []
+    closed_days: list[tuple[int, int]] = []
     candidates = set(ids)
-    rooms = set(room_ids or ())
-    for clinician_id, room_id, start, end, buffer_minutes in _fetch(rows.union(*others, all=True)):
-        if clinician_id in candidates:
-            clinician_spans[clinician_id].append((start, end + buffer_minutes * _MINUTE_US))
-        if room_id in rooms:
-            room_spans[room_id].append((start, end))
+    for kind, clinician_id, room_id, start, end, buffer_minutes in fetched:
+        if kind == _BUSY:
+            if clinician_id in candidates:
+                clinician_spans[clinician_id].append((start, end + buffer_minutes * _MINUTE_US))
+            if room_id is not None:
+                room_spans[room_id].append((start, end))
+        elif kind == _ROOM:
+            ranked_rooms.append((start, room_id))
+        else:
+            closed_days.append((start, end))
+    zone = location.zone
     instants: dict[int, datetime.datetime] = {}
-    return (
+    return _Schedule(
         {pk: _timeline(spans, instants) for pk, spans in clinician_spans.items()},
         {pk: _timeline(spans, instants) for pk, spans in room_spans.items()},
+        [pk for _, pk in sorted(ranked_rooms)] if rooms else None,
+        [
+            slots.Interval(
+                _local_midnight(_EPOCH_DAY + datetime.timedelta(days=starts), zone),
+                _local_midnight(_EPOCH_DAY + datetime.timedelta(days=ends + 1), zone),
+            )
+            for starts, ends in closed_days
+        ],
     )
 
 
@@ -187,19 +252,26 @@ def find_free_slots(
     limit: int | None = None,
     among: list[User] | None = None,
     practice: PracticeSettings | None = None,
+    physiotherapists: list[User] | None = None,
 ) -> list[slots.Slot]:
     """Free start times for the type at the location, for one clinician or any.
 
     Minimum notice and the booking horizon come from the practice settings. ``among``
     narrows the search to clinicians the caller already has from ``clinicians_offering``
     (in its order), saving the query, as ``practice`` saves reading the settings again.
-    With a ``limit``, the schedule is read a week first (weekends included),
+    A caller holding every active physiotherapist (with their staff profiles) passes them
+    as ``physiotherapists`` instead: those offering the type at the location are picked
+    out as their working hours are read, in the same query.
+    With a ``limit``, the schedule is read four days first (weekends included),
     then each read twice as long as the last, until enough times are found.
     """
     now = now or timezone.now()
     practice = practice or PracticeSettings.load()
+    offering_checked = among is not None or physiotherapists is None
     if among is None:
-        among = list(clinicians_offering(appointment_type, location))
+        among = physiotherapists
+        if among is None:
+            among = list(clinicians_offering(appointment_type, location))
     candidates = [c for c in among if clinician is None or c.pk == clinician.pk]
     if appointment_type.needs_dry_needling_certification:
         candidates = [
@@ -217,44 +289,56 @@ def find_free_slots(
         return []
     ids = [c.pk for c in candidates]
 
+    working_hours = WorkingHours.objects.filter(clinician_id__in=ids, location=location).order_by()
+    if not offering_checked:
+        offered = _offers(appointment_type, WorkingHours, "clinician_id")
+        working_hours = working_hours.filter(offered)
     hours = defaultdict(list)
-    for clinician_id, *block in WorkingHours.objects.filter(
-        clinician_id__in=ids, location=location
-    ).values_list("clinician_id", "weekday", "start_time", "end_time", "valid_from", "valid_until"):
+    for clinician_id, *block in working_hours.values_list(
+        "clinician_id", "weekday", "start_time", "end_time", "valid_from", "valid_until"
+    ):
         hours[clinician_id].append(slots.WorkingBlock(*block))
-    closures = [
-        slots.Interval(
-            _local_midnight(c.starts_on, zone),
-            _local_midnight(c.ends_on + datetime.timedelta(days=1), zone),
-        )
-        for c in Closure.objects.filter(
-            Q(location=location) | Q(location__isnull=True),
-            starts_on__lte=last_day,
-            ends_on__gte=first_day,
-        )
-    ]
-    room_ids = None
-    if appointment_type.needs_room:
-        room_ids = list(
-            location.rooms.filter(active=True).order_by("name").values_list("pk", flat=True)
-        )
-        if not room_ids:
+    if not offering_checked:
+        candidates = [c for c in candidates if c.pk in hours]
+        if not candidates:
             return []
+        ids = [c.pk for c in candidates]
     profiles = {c.pk: getattr(c, "staff_profile", None) for c in candidates}
 
-    def search(first: datetime.date, last: datetime.date, wanted: int | None) -> list:
-        busy, room_busy = _busy(ids, location, room_ids, first, last)
+    earliest = now + practice.min_notice
+
+    def search(first: datetime.date, last: datetime.date, wanted: int | None) -> list | None:
+        """The free times of the days given; None when the type needs a room and the
+        location has no active room, so that no day can have any."""
+        # No slot starts before the earliest bookable instant, and none ends, with its own
+        # buffer, after the buffer following the last day.
+        schedule = _schedule(
+            ids,
+            location,
+            appointment_type.needs_room,
+            first,
+            last,
+            max(_local_midnight(first, zone), earliest),
+            _local_midnight(last + datetime.timedelta(days=1), zone)
+            + appointment_type.buffer_after,
+        )
+        if schedule.room_ids == []:
+            return None
         found = slots.find_slots(
             zone=zone,
             first_day=first,
             last_day=last,
             duration=appointment_type.duration,
             buffer_after=appointment_type.buffer_after,
-            clinicians=[slots.ClinicianCalendar(pk, hours[pk], busy.get(pk, ())) for pk in ids],
-            closures=closures,
+            clinicians=[
+                slots.ClinicianCalendar(pk, hours[pk], schedule.busy.get(pk, ())) for pk in ids
+            ],
+            closures=schedule.closures,
             rooms=None
-            if room_ids is None
-            else [slots.RoomCalendar(pk, room_busy.get(pk, ())) for pk in room_ids],
+            if schedule.room_ids is None
+            else [
+                slots.RoomCalendar(pk, schedule.room_busy.get(pk, ())) for pk in schedule.room_ids
+            ],
             now=now,
             min_notice=practice.min_notice,
             horizon=practice.horizon,
@@ -276,12 +360,15 @@ def find_free_slots(
         return found
 
     if limit is None:
-        return search(first_day, last_day, None)
+        return search(first_day, last_day, None) or []
     found: list[slots.Slot] = []
     first, days = first_day, _FIRST_READ_DAYS
     while first <= last_day and len(found) < limit:
         last = min(last_day, first + datetime.timedelta(days=days - 1))
-        found += search(first, last, limit - len(found))
+        more = search(first, last, limit - len(found))
+        if more is None:
+            return []
+        found += more
         first, days = last + datetime.timedelta(days=1), days * 2
     return found[:limit]
 

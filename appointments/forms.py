@@ -303,7 +303,17 @@ class FindSlotsForm(forms.Form):
     )
     location = ListedChoiceField(queryset=Location.objects.all())
     clinician = ListedChoiceField(
-        queryset=clinician_choices(), required=False, empty_label="Anyone"
+        # Their names, and their dry-needling certification for the slot finder.
+        queryset=clinician_choices().only(
+            "first_name",
+            "last_name",
+            "username",
+            "staff_profile__display_name",
+            "staff_profile__dry_needling_certified_on",
+            "staff_profile__dry_needling_expires_on",
+        ),
+        required=False,
+        empty_label="Anyone",
     )
     from_date = forms.DateField(
         label="From",
@@ -342,8 +352,6 @@ class FindSlotsForm(forms.Form):
             windows.append((int(day), start, end))
         return windows
 
-    day_parts = DAY_PARTS
-
     def fields_html(self) -> dict[str, SafeString]:
         """The pickers, date and weeks as crispy forms draws them without errors, written
         in Python; a field with errors is still drawn by crispy forms, messages and all."""
@@ -352,19 +360,27 @@ class FindSlotsForm(forms.Form):
             for name in ("appointment_type", "location", "clinician", "from_date", "weeks")
         }
 
-    def grid(self) -> list[tuple[str, list[tuple[str, bool, str]]]]:
-        """Rows of (day, [(value, ticked, time label)…]) for the days × times table."""
+    def grid_html(self) -> SafeString:
+        """The days × times table's head and rows of boxes, written in Python."""
         ticked = set(self["when"].value() or [])
-        return [
-            (
-                label,
-                [
-                    (f"{day}-{part}", f"{day}-{part}" in ticked, str(part_label))
-                    for part, part_label in DAY_PARTS
-                ],
-            )
-            for day, label in Weekday.choices
-        ]
+        parts = [(part, escape(part_label)) for part, part_label in DAY_PARTS]
+        html = ['<thead><tr><th scope="col">Day</th>']
+        html.extend(f'<th scope="col">{label}</th>' for _, label in parts)
+        html.append("</tr></thead>\n          <tbody>")
+        for day, day_label in Weekday.choices:
+            day_label = escape(day_label)
+            html.append(f'\n            <tr><th scope="row">{day_label}</th>\n            ')
+            for part, part_label in parts:
+                value = f"{day}-{part}"
+                checked = " checked" if value in ticked else ""
+                html.append(
+                    f'<td class="text-center"><input class="form-check-input" type="checkbox" '
+                    f'name="when" value="{value}" id="when-{value}"{checked} '
+                    f'aria-label="{day_label}: {part_label}"></td>'
+                )
+            html.append("\n            </tr>")
+        html.append("\n          </tbody>")
+        return mark_safe("".join(html))
 
 
 class SeriesForm(BookingForm):

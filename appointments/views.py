@@ -375,6 +375,7 @@ def find_slots(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         first_day = data["from_date"]
+        physiotherapists = form.fields["clinician"].options()
         found = find_free_slots(
             appointment_type=data["appointment_type"],
             location=data["location"],
@@ -385,6 +386,7 @@ def find_slots(request: HttpRequest) -> HttpResponse:
             - datetime.timedelta(days=1),
             windows=form.windows(),
             limit=60,
+            physiotherapists=physiotherapists,
         )
         book_url = ""
         if request.user.has_perm(BOOK):
@@ -392,9 +394,7 @@ def find_slots(request: HttpRequest) -> HttpResponse:
                 f"{reverse('appointments:create')}?clinician={{}}&location={data['location'].pk}"
                 f"&appointment_type={data['appointment_type'].pk}&date={{}}&time={{}}"
             )
-        context["found"] = _free_time_rows(
-            found, data["location"].zone, form.fields["clinician"].options(), book_url
-        )
+        context["found"] = _free_time_rows(found, data["location"].zone, physiotherapists, book_url)
     return render(request, "appointments/find_slots.html", context)
 
 

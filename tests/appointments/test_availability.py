@@ -5,6 +5,7 @@ import datetime
 import pytest
 
 from appointments.availability import find_free_slots
+from appointments.forms import clinician_choices
 from appointments.models import PracticeSettings, Status, WaitlistEntry, Weekday
 from clinic.roles import Role
 from tests.factories import LocationFactory, RoomFactory, UserFactory
@@ -120,11 +121,43 @@ def test_a_type_needing_a_room_is_offered_only_while_an_active_room_is_free(
     assert {s.room_id for s in found} == {room.pk}
 
 
-def test_no_active_room_means_no_free_time(mornings, london) -> None:
+def test_no_active_room_means_no_free_time(mornings, london, django_assert_max_num_queries) -> None:
     treatment = AppointmentTypeFactory(name="Treatment", needs_room=True)
     RoomFactory(location=london, name="Room B", active=False)
 
     assert _find(treatment, london) == []
+    # Settings, clinicians, hours and one read of the schedule: no day can have a room.
+    with django_assert_max_num_queries(4):
+        assert _find(treatment, london, last_day=DAY + datetime.timedelta(weeks=8), limit=60) == []
+
+
+def test_with_a_limit_rooms_and_closures_count_on_every_day_read(mornings, physio, london) -> None:
+    treatment = AppointmentTypeFactory(name="Treatment", duration_minutes=45, needs_room=True)
+    room = RoomFactory(location=london, name="Room A")
+    colleague = UserFactory(roles=[Role.PHYSIOTHERAPIST])
+    week_later, fortnight_later = (DAY + datetime.timedelta(weeks=n) for n in (1, 2))
+    AppointmentFactory(
+        clinician=colleague,
+        location=london,
+        room=room,
+        starts_at=at(week_later, "09:00"),
+        ends_at=at(week_later, "11:00"),
+    )
+    ClosureFactory(location=london, starts_on=fortnight_later)
+
+    found = _find(treatment, london, last_day=DAY + datetime.timedelta(weeks=3), limit=100)
+
+    by_day = {
+        day: _starts([s for s in found if s.start.astimezone(LONDON).date() == day])
+        for day in (DAY, week_later, fortnight_later, DAY + datetime.timedelta(weeks=3))
+    }
+    assert by_day == {
+        DAY: ALL_MORNING,
+        week_later: ["11:00", "11:15"],
+        fortnight_later: [],
+        DAY + datetime.timedelta(weeks=3): ALL_MORNING,
+    }
+    assert {s.room_id for s in found} == {room.pk}
 
 
 def test_dry_needling_is_offered_only_with_a_certified_clinician(mornings, physio, london) -> None:
@@ -143,15 +176,33 @@ def test_dry_needling_is_offered_only_with_a_certified_clinician(mornings, physi
     assert {s.clinician_id for s in found} == {certified.pk}
 
 
-def test_only_clinicians_offering_the_type_are_searched(mornings, physio, london) -> None:
+@pytest.mark.parametrize("given", [False, True], ids=["read", "every-physiotherapist-given"])
+def test_only_clinicians_offering_the_type_are_searched(given, mornings, physio, london) -> None:
     other = UserFactory(roles=[Role.PHYSIOTHERAPIST])
     WorkingHoursFactory(clinician=other, location=london, weekday=Weekday.TUESDAY,
                         start_time=MORNING[0], end_time=MORNING[1])  # fmt: skip
     pilates = AppointmentTypeFactory(name="Pilates")
     pilates.clinicians.set([other])
+    extra = {"physiotherapists": list(clinician_choices())} if given else {}
 
-    assert {s.clinician_id for s in _find(pilates, london)} == {other.pk}
-    assert _find(pilates, london, clinician=physio) == []
+    assert {s.clinician_id for s in _find(pilates, london, **extra)} == {other.pk}
+    assert _find(pilates, london, clinician=physio, **extra) == []
+
+
+def test_given_physiotherapists_are_searched_only_where_they_work(
+    mornings, physio, london, follow_up
+) -> None:
+    elsewhere = UserFactory(first_name="Ed", last_name="Away", roles=[Role.PHYSIOTHERAPIST])
+    WorkingHoursFactory(clinician=elsewhere, location=LocationFactory(name="Hackney"),
+                        weekday=Weekday.TUESDAY, start_time=MORNING[0],
+                        end_time=MORNING[1])  # fmt: skip
+    everyone = list(clinician_choices())
+
+    found = _find(follow_up, london, physiotherapists=everyone)
+
+    assert {s.clinician_id for s in found} == {physio.pk}
+    assert _starts(found) == ALL_MORNING
+    assert _find(follow_up, london, physiotherapists=everyone, clinician=elsewhere) == []
 
 
 def test_minimum_notice_comes_from_the_practice_settings(mornings, london, follow_up) -> None:
@@ -228,3 +279,31 @@ def test_a_limit_gives_the_earliest_of_all_the_free_times(limit, physio, london,
 
         assert everything
         assert limited == everything[:limit]
+
+
+def test_a_buffer_still_running_when_the_search_starts_blocks_the_time(
+    mornings, physio, london
+) -> None:
+    PracticeSettings.objects.update_or_create(pk=1, defaults={"min_booking_notice_minutes": 0})
+    with_clean_up = AppointmentTypeFactory(name="Acupuncture", duration_minutes=45,
+                                           buffer_after_minutes=30)  # fmt: skip
+    AppointmentFactory(clinician=physio, location=london, appointment_type=with_clean_up,
+                       starts_at=at(DAY, "08:30"))  # fmt: skip
+    check = AppointmentTypeFactory(name="Check", duration_minutes=30)
+
+    found = _find(check, london, now=at(DAY, "09:20"))
+
+    assert _starts(found)[:2] == ["09:45", "10:00"]
+
+
+def test_a_buffer_running_past_midnight_into_the_next_days_appointment_blocks_the_time(
+    physio, london, follow_up
+) -> None:
+    WorkingHoursFactory(clinician=physio, location=london, weekday=Weekday.TUESDAY,
+                        start_time=datetime.time(22), end_time=datetime.time(23, 59))  # fmt: skip
+    late = AppointmentTypeFactory(name="Late check", duration_minutes=30, buffer_after_minutes=60)
+    AppointmentFactory(clinician=physio, location=london, appointment_type=follow_up,
+                       starts_at=at(DAY + datetime.timedelta(days=1), "00:15"))  # fmt: skip
+
+    for limit in (None, 60):
+        assert _starts(_find(late, london, limit=limit)) == ["22:00", "22:15", "22:30", "22:45"]
