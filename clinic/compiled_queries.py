@@ -19,8 +19,9 @@ from django.db.models.query import get_related_populators
 from django.db.models.sql.compiler import SQLCompiler
 from django.utils.functional import cached_property
 
-#: Stands in for the value while compiling; no real row carries this id.
-PLACEHOLDER = -7_654_321
+#: Stand in for the value while compiling: no real row carries this id or this key.
+ID_PLACEHOLDER = -7_654_321
+KEY_PLACEHOLDER = "compiled-read-placeholder"
 
 
 @dataclass
@@ -39,22 +40,24 @@ class _Compiled:
 
 class CompiledRead:
     """At most one row of ``build(value)``, the queryset compiled once per thread and
-    database (a database connection belongs to one thread)."""
+    database (a database connection belongs to one thread). ``placeholder`` is a value of
+    the same type as those looked up that no row holds."""
 
-    def __init__(self, build: Callable[[Any], QuerySet]) -> None:
+    def __init__(self, build: Callable[[Any], QuerySet], placeholder: Any = ID_PLACEHOLDER):
         self.build = build
+        self.placeholder = placeholder
         self._local = threading.local()
 
     @cached_property
     def model(self) -> type[Model]:
-        return self.build(PLACEHOLDER).model
+        return self.build(self.placeholder).model
 
     def _compiled(self, alias: str) -> _Compiled:
         cache = self._local.__dict__.setdefault("by_alias", {})
         if alias not in cache:
-            compiler = self.build(PLACEHOLDER).query.get_compiler(alias)
+            compiler = self.build(self.placeholder).query.get_compiler(alias)
             sql, params = compiler.as_sql()
-            positions = [i for i, value in enumerate(params) if value == PLACEHOLDER]
+            positions = [i for i, value in enumerate(params) if value == self.placeholder]
             if len(positions) != 1:
                 raise ValueError("The queryset must use the value exactly once.")
             info = compiler.klass_info

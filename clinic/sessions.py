@@ -14,17 +14,37 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
+from django.contrib.sessions.backends import db
+from django.contrib.sessions.models import Session
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
 from django.utils import timezone
 from django_htmx.http import HttpResponseClientRedirect
 
+from .compiled_queries import KEY_PLACEHOLDER, CompiledRead
 from .models import User, UserSession
 
 SIGNED_IN_AT = "_signed_in_at"
 LAST_ACTIVITY = "_last_activity"
 # Last activity is written at most this often, not on every request.
 ACTIVITY_RESOLUTION = 60
+
+
+_session_read = CompiledRead(
+    lambda key: Session.objects.filter(session_key=key), placeholder=KEY_PLACEHOLDER
+)
+
+
+class SessionStore(db.SessionStore):
+    """Django's sessions in the database (``SESSION_ENGINE = "clinic.sessions"``), each
+    read with SQL compiled once per worker: every signed-in request reads its session."""
+
+    def _get_session_from_db(self) -> Session | None:
+        session = _session_read.get(self.session_key)
+        if session is None or session.expire_date <= timezone.now():
+            self._session_key = None
+            return None
+        return session
 
 
 def session_record(user: User, session_key: str) -> None:

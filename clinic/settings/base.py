@@ -206,6 +206,7 @@ PHONE_REGION = env.str("PHONE_REGION", default="GB")
 ADMIN_URL = env.str("ADMIN_URL", default="admin/")
 
 SESSION_COOKIE_HTTPONLY = True
+SESSION_ENGINE = "clinic.sessions"  # the database, read with SQL compiled once per worker
 # Signed out after this many seconds without activity, and this long after signing in
 # (clinic/sessions.py).
 SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=15 * 60)

@@ -152,3 +152,41 @@ def test_a_manager_deactivating_someone_in_the_admin_signs_them_out(
     assert not UserSession.objects.filter(user=front_desk).exists()
     for client in clients:
         assert client.get(reverse("home")).status_code == 302
+
+
+def test_a_session_past_its_expiry_date_in_the_database_is_not_used(front_desk_client) -> None:
+    import datetime
+
+    from django.utils import timezone
+
+    key = front_desk_client.cookies["sessionid"].value
+    Session.objects.filter(session_key=key).update(
+        expire_date=timezone.now() - datetime.timedelta(seconds=1)
+    )
+
+    response = front_desk_client.get(reverse("patients:list"))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_an_unknown_session_key_is_a_visitor_not_an_error(db) -> None:
+    client = Client()
+    client.cookies["sessionid"] = "compiled-read-placeholder"
+
+    response = client.get(reverse("patients:list"))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+    assert not Session.objects.filter(session_key="compiled-read-placeholder").exists()
+
+
+def test_each_request_reads_its_session_in_one_query(
+    front_desk_client, django_assert_num_queries
+) -> None:
+    front_desk_client.get(reverse("patients:list"))  # last activity written
+    from clinic.sessions import SessionStore
+
+    store = SessionStore(front_desk_client.cookies["sessionid"].value)
+    with django_assert_num_queries(1):
+        assert store[SESSION_KEY]
