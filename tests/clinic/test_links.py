@@ -12,3 +12,14 @@ def test_each_id_gets_the_path_reverse_gives_it() -> None:
     for pk in (1, 42, 987654321, 10**12):
         assert detail(pk) == reverse("patients:detail", args=[pk])
         assert note(pk) == reverse("treatments:note", args=[7, pk])
+
+
+def test_the_links_follow_the_script_prefix_the_practice_is_served_under() -> None:
+    from django.urls import set_script_prefix
+
+    try:
+        set_script_prefix("/clinic/")
+        assert link_maker("patients:detail")(5) == "/clinic/patients/5/"
+    finally:
+        set_script_prefix("/")
+    assert link_maker("patients:detail")(5) == "/patients/5/"
