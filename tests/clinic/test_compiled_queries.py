@@ -1,0 +1,75 @@
+"""Queries compiled once per worker write and read exactly what the ORM would."""
+
+import datetime
+import threading
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from clinic.compiled_queries import CompiledInsert
+from clinic.models import AccessEvent, Action, Outcome
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _entry(user) -> dict:
+    return {
+        "user_id": user.pk,
+        "username": user.username,
+        "roles": "front_desk",
+        "action": Action.VIEW,
+        "object_type": "patients.patient",
+        "object_id": "42",
+        "patient_id": 42,
+        "ip_address": "2001:db8::1",
+        "user_agent": "Firefox «test»",
+        "request_id": "0f8e6a52-0000-4000-8000-000000000000",
+        "path": "/patients/42/",
+    }
+
+
+def _written(pk_above: int) -> AccessEvent:
+    return AccessEvent.objects.filter(pk__gt=pk_above).get()
+
+
+def test_a_compiled_insert_writes_the_row_the_orm_writes() -> None:
+    user = UserFactory()
+    before = AccessEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    started = timezone.now()
+
+    CompiledInsert(AccessEvent).insert(**_entry(user))
+    written = _written(before)
+    made = AccessEvent.objects.create(**_entry(user))
+    made.refresh_from_db()
+
+    for field in AccessEvent._meta.concrete_fields:
+        if field.name not in ("id", "at"):
+            assert getattr(written, field.attname) == getattr(made, field.attname), field.name
+    assert written.outcome == Outcome.ALLOWED  # the model's default
+    assert started <= written.at <= timezone.now()
+    assert written.at.tzinfo is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_compiled_insert_writes_from_another_thread_too() -> None:
+    user = UserFactory()
+    insert = CompiledInsert(AccessEvent)
+    insert.insert(**_entry(user))
+
+    def write() -> None:
+        try:
+            insert.insert(**{**_entry(user), "object_id": "43"})
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    thread.join()
+
+    assert sorted(AccessEvent.objects.values_list("object_id", flat=True)) == ["42", "43"]
+    assert (
+        AccessEvent.objects.filter(at__gte=timezone.now() - datetime.timedelta(minutes=1)).count()
+        == 2
+    )
