@@ -135,7 +135,7 @@ def test_times_for_any_physiotherapist_name_who_each_time_is_with(visitor, clini
     assert "<Partners>" not in response.text
 
 
-TIMES_PAGE_QUERIES = 8
+TIMES_PAGE_QUERIES = 6
 
 
 @pytest.mark.parametrize(("colleagues", "booked_per_day"), [(0, 1), (4, 5)])
@@ -200,7 +200,7 @@ def test_the_details_form_shows_the_chosen_time(visitor, clinic) -> None:
     assert "style=" not in response.text and "<script" not in response.text
 
 
-DETAILS_PAGE_QUERIES = 7
+DETAILS_PAGE_QUERIES = 6
 
 
 @pytest.mark.parametrize("chosen", ["named", "any"])
@@ -344,7 +344,7 @@ def test_a_lost_race_offers_the_nearest_free_times(visitor, clinic) -> None:
     assert Appointment.objects.count() == 1
 
 
-LOST_RACE_QUERIES = 16
+LOST_RACE_QUERIES = 14
 
 
 def test_a_lost_race_reads_the_physiotherapists_once(
@@ -576,7 +576,7 @@ def test_moving_through_the_link(visitor, booked, clinic) -> None:
     assert booked.starts_at == new_start
 
 
-MOVE_PAGE_QUERIES = 7
+MOVE_PAGE_QUERIES = 6
 
 
 def test_the_move_page_reads_the_practice_settings_once(
