@@ -253,6 +253,7 @@ def find_free_slots(
     among: list[User] | None = None,
     practice: PracticeSettings | None = None,
     physiotherapists: list[User] | None = None,
+    one_per_start: bool = False,
 ) -> list[slots.Slot]:
     """Free start times for the type at the location, for one clinician or any.
 
@@ -264,6 +265,8 @@ def find_free_slots(
     out as their working hours are read, in the same query.
     With a ``limit``, the schedule is read four days first (weekends included),
     then each read twice as long as the last, until enough times are found.
+    ``one_per_start`` keeps one slot per start time, the first clinician's in order (any
+    clinician will do, as in online booking).
     """
     now = now or timezone.now()
     practice = practice or PracticeSettings.load()
@@ -345,6 +348,8 @@ def find_free_slots(
             weekdays=weekdays if windows is None else sorted({w[0] for w in windows}),
             times_of_day=times_of_day,
             limit=wanted if windows is None else None,
+            # A slot the certification check below may drop must not hide a colleague's.
+            one_per_start=one_per_start and not appointment_type.needs_dry_needling_certification,
         )
         if windows is not None:
             # "Tuesday evening or Saturday": a slot suits when any (day, hours) window holds it.

@@ -131,6 +131,7 @@ def free_slots(
         now=now,
         among=offered,
         practice=practice,
+        one_per_start=clinician is None,
     )
     slots, seen = [], set()
     for slot in found:

@@ -231,6 +231,7 @@ def find_slots(
     weekdays: Collection[int] | None = None,
     times_of_day: Sequence[tuple[time, time]] | None = None,
     limit: int | None = None,
+    one_per_start: bool = False,
 ) -> list[Slot]:
     """Every bookable start on the local days first_day..last_day, earliest first.
 
@@ -245,7 +246,9 @@ def find_slots(
     appointments fit. `weekdays` (0 = Monday) and `times_of_day` ([a, b) pairs) filter
     on the local start. Touching or overlapping blocks of one clinician on one day are
     joined, so an appointment may span them. Slots are ordered by start, then by the
-    order of `clinicians`.
+    order of `clinicians`. With `one_per_start` (any clinician will do), each start comes
+    once, with the first clinician in that order who is free then: a start an earlier
+    clinician already has is not checked again for the later ones.
     """
     _require_aware(now, "now")
     if duration <= timedelta(0):
@@ -291,7 +294,11 @@ def find_slots(
         return any(a <= wall < b for a, b in times_of_day)
 
     def scan(
-        calendar: ClinicianCalendar, busy: Timeline, opens: datetime, closes: datetime
+        calendar: ClinicianCalendar,
+        busy: Timeline,
+        opens: datetime,
+        closes: datetime,
+        taken: set[datetime] | None,
     ) -> Iterator[Slot]:
         k = _steps_until(opens, earliest, step)
         while True:
@@ -299,6 +306,9 @@ def find_slots(
             end = start + duration
             if end > closes or (latest is not None and start > latest):
                 return
+            if taken is not None and start in taken:
+                k += 1
+                continue
             clash = closed.clash_end(start, end) or busy.clash_end(start, end + buffer_after)
             if clash is not None:
                 k = _steps_until(opens, clash, step)
@@ -308,6 +318,8 @@ def find_slots(
                 k = _steps_until(opens, retry_at, step)
                 continue
             if wanted_time(start):
+                if taken is not None:
+                    taken.add(start)
                 yield Slot(start, end, calendar.clinician_id, room_id)
             k += 1
 
@@ -316,9 +328,12 @@ def find_slots(
         if weekdays is not None and day.weekday() not in weekdays:
             continue
         found: list[tuple[datetime, int, Slot]] = []
+        taken: set[datetime] | None = set() if one_per_start else None
         for order, (calendar, busy) in enumerate(calendars):
             for opens, closes in _working_windows(calendar.working_hours, day, zone):
-                found.extend((s.start, order, s) for s in scan(calendar, busy, opens, closes))
+                found.extend(
+                    (s.start, order, s) for s in scan(calendar, busy, opens, closes, taken)
+                )
         found.sort(key=lambda item: item[:2])
         slots.extend(slot for _, _, slot in found)
         if limit is not None and len(slots) >= limit:

@@ -176,6 +176,31 @@ def test_dry_needling_is_offered_only_with_a_certified_clinician(mornings, physi
     assert {s.clinician_id for s in found} == {certified.pk}
 
 
+def test_one_per_start_falls_back_to_a_colleague_when_a_certification_lapses(london) -> None:
+    """Any certified clinician will do: when the first in order is certified only until
+    the first Tuesday, the second Tuesday's times go to the one still certified."""
+    needling = AppointmentTypeFactory(name="Dry needling", needs_dry_needling_certification=True)
+    lapsing, lasting = (
+        UserFactory(first_name="Ann", last_name=last, roles=[Role.PHYSIOTHERAPIST])
+        for last in ("Aaronson", "Zuckerman")
+    )
+    for clinician in (lapsing, lasting):
+        WorkingHoursFactory(clinician=clinician, location=london, weekday=Weekday.TUESDAY,
+                            start_time=MORNING[0], end_time=MORNING[1])  # fmt: skip
+    certify_dry_needling(lapsing, on=DAY - datetime.timedelta(days=100), expires=DAY)
+    certify_dry_needling(lasting, on=DAY - datetime.timedelta(days=100))
+    next_week = DAY + datetime.timedelta(weeks=1)
+
+    found = _find(needling, london, last_day=next_week, one_per_start=True)
+
+    first, second = (
+        [s for s in found if s.start.astimezone(LONDON).date() == day] for day in (DAY, next_week)
+    )
+    assert sorted(set(_starts(first))) == sorted(set(_starts(second))) == ALL_MORNING
+    assert {s.clinician_id for s in second} == {lasting.pk}
+    assert lapsing.pk in {s.clinician_id for s in first}
+
+
 @pytest.mark.parametrize("given", [False, True], ids=["read", "every-physiotherapist-given"])
 def test_only_clinicians_offering_the_type_are_searched(given, mornings, physio, london) -> None:
     other = UserFactory(roles=[Role.PHYSIOTHERAPIST])

@@ -1135,6 +1135,31 @@ def test_a_limit_gives_the_first_slots_and_next_available_the_first(s, limit):
     assert next_available(**s) == (everything[0] if everything else None)
 
 
+@PROPERTY_SETTINGS
+@given(scenarios(), st.none() | st.integers(0, 20))
+def test_one_per_start_keeps_each_start_with_the_first_clinician_free_then(s, limit):
+    """What online booking shows for "any physiotherapist": the full search, each start
+    kept once, with the first clinician in order who has it."""
+    firsts, seen = [], set()
+    for slot in find_slots(**s):
+        if slot.start not in seen:
+            seen.add(slot.start)
+            firsts.append(slot)
+
+    assert find_slots(**s, limit=limit, one_per_start=True) == firsts[:limit]
+
+
+def test_one_per_start_offers_a_later_clinician_where_the_first_is_busy():
+    first = clinician(1, block(MON, "09:00", "11:00"), busy=(span(MONDAY, "09:00", "10:00"),))
+    second = clinician(2, block(MON, "09:00", "11:00"))
+
+    found = find(clinicians=[first, second], duration=timedelta(minutes=60), one_per_start=True)
+
+    assert [(s.clinician_id, w) for s, w in zip(found, walls(found), strict=True)] == [
+        (2, "09:00"), (2, "09:15"), (2, "09:30"), (2, "09:45"), (1, "10:00"),
+    ]  # fmt: skip
+
+
 def test_a_ready_made_timeline_finds_what_its_intervals_find():
     busy = (span(MONDAY, "10:30", "11:00"), span(MONDAY, "09:00", "09:30"),
             span(MONDAY, "09:15", "10:00"))  # fmt: skip
