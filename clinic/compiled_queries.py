@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import router
+from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model, QuerySet
 from django.db.models.query import get_related_populators
@@ -43,8 +43,9 @@ class _Compiled:
 
 class CompiledRead:
     """At most one row of ``build(value)``, the queryset compiled once per thread and
-    database (a database connection belongs to one thread). ``placeholder`` is a value of
-    the same type as those looked up that no row holds."""
+    database connection (a connection belongs to one thread, and settings overridden in
+    tests bring new ones). ``placeholder`` is a value of the same type as those looked up
+    that no row holds."""
 
     def __init__(self, build: Callable[[Any], QuerySet], placeholder: Any = ID_PLACEHOLDER):
         self.build = build
@@ -57,8 +58,9 @@ class CompiledRead:
 
     def _compiled(self, alias: str) -> _Compiled:
         cache = self._local.__dict__.setdefault("by_alias", {})
-        if alias not in cache:
-            compiler = self.build(self.placeholder).query.get_compiler(alias)
+        connection = connections[alias]
+        if alias not in cache or cache[alias].compiler.connection is not connection:
+            compiler = self.build(self.placeholder).query.get_compiler(connection=connection)
             sql, params = compiler.as_sql()
             positions = [i for i, value in enumerate(params) if value == self.placeholder]
             if len(positions) != 1:
@@ -107,7 +109,7 @@ class CompiledRead:
 
 class CompiledInsert:
     """Rows of ``model`` written one at a time with the INSERT the ORM wrote for it, kept
-    per thread and database. Each value goes through its field's ``pre_save`` and
+    per thread and database connection. Each value goes through its field's ``pre_save`` and
     ``get_db_prep_save``, as ``Model.save()`` does; nothing is read back and no signals
     are sent, so it suits rows that nobody reads at once and nothing listens for."""
 
@@ -123,10 +125,11 @@ class CompiledInsert:
 
     def _compiled(self, alias: str) -> tuple[BaseDatabaseWrapper, str]:
         cache = self._local.__dict__.setdefault("by_alias", {})
-        if alias not in cache:
+        connection = connections[alias]
+        if alias not in cache or cache[alias][0] is not connection:
             query = InsertQuery(self.model)
             query.insert_values(self.fields, [self.model()])
-            compiler = query.get_compiler(alias)
+            compiler = query.get_compiler(connection=connection)
             [(sql, params)] = compiler.as_sql()
             if len(params) != len(self.fields):
                 raise ValueError("Every field must be written as one plain value.")

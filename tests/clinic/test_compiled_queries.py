@@ -73,3 +73,33 @@ def test_a_compiled_insert_writes_from_another_thread_too() -> None:
         AccessEvent.objects.filter(at__gte=timezone.now() - datetime.timedelta(minutes=1)).count()
         == 2
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_compiled_queries_follow_a_new_connection_to_their_database() -> None:
+    """Settings overridden in tests (a reports replica, say) bring new connection objects:
+    the compiled SQL must run on the connection in use, not the one it was compiled on."""
+    from django.db import connections
+    from django.test.utils import CaptureQueriesContext
+
+    from clinic.compiled_queries import CompiledRead
+    from clinic.models import User
+
+    user = UserFactory()
+    read = CompiledRead(lambda pk: User.objects.filter(pk=pk))
+    insert = CompiledInsert(AccessEvent)
+    assert read.get(user.pk).pk == user.pk
+    insert.insert(**_entry(user))
+    previous = connections["default"]
+    fresh = connections.create_connection("default")
+    connections["default"] = fresh
+    try:
+        with CaptureQueriesContext(fresh) as captured:
+            assert read.get(user.pk).pk == user.pk
+            insert.insert(**_entry(user))
+    finally:
+        fresh.close()
+        connections["default"] = previous
+
+    assert len(captured) == 2
+    assert AccessEvent.objects.count() == 2
