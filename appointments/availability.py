@@ -78,22 +78,9 @@ _MINUTE_US = 60_000_000
 _FIRST_READ_DAYS = 4
 
 
-def _instant(microseconds: int) -> datetime.datetime:
-    return _EPOCH + datetime.timedelta(microseconds=microseconds)
-
-
-def _timeline(
-    spans: list[tuple[int, int]], instants: dict[int, datetime.datetime]
-) -> slots.Timeline:
-    """Busy spans in microseconds, joined where they touch or overlap, as a timeline.
-
-    Appointments share a few hundred distinct instants, so ``instants`` converts each once.
-    """
-    starts, ends = slots.joined_bounds(spans)
-    for value in (*starts, *ends):
-        if value not in instants:
-            instants[value] = _instant(value)
-    return slots.Timeline([instants[v] for v in starts], [instants[v] for v in ends])
+def _timeline(spans: list[tuple[int, int]]) -> slots.Timeline:
+    """Busy spans in microseconds, joined where they touch or overlap, as a timeline."""
+    return slots.Timeline.from_microseconds(*slots.joined_bounds(spans))
 
 
 def _local_midnight(day: datetime.date, zone) -> datetime.datetime:
@@ -223,10 +210,9 @@ def _schedule(
         else:
             closed_days.append((start, end))
     zone = location.zone
-    instants: dict[int, datetime.datetime] = {}
     return _Schedule(
-        {pk: _timeline(spans, instants) for pk, spans in clinician_spans.items()},
-        {pk: _timeline(spans, instants) for pk, spans in room_spans.items()},
+        {pk: _timeline(spans) for pk, spans in clinician_spans.items()},
+        {pk: _timeline(spans) for pk, spans in room_spans.items()},
         [pk for _, pk in sorted(ranked_rooms)] if rooms else None,
         [
             slots.Interval(

@@ -3,6 +3,10 @@
 Working hours are local wall-clock times in the location's zone; everything else is an
 instant. Candidates step through real (UTC) time, so every slot lasts exactly its
 duration, also across daylight-saving changes. Results are in UTC.
+
+Inside, instants are whole microseconds since 1970 UTC: hundreds of candidate starts are
+checked against every busy timeline, and integers compare and add far faster than aware
+datetimes. Datetimes are built only for the slots returned.
 """
 
 from __future__ import annotations
@@ -25,6 +29,18 @@ __all__ = [
     "merge_intervals",
     "next_available",
 ]
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_MICROSECOND = timedelta(microseconds=1)
+
+
+def _microseconds(instant: datetime) -> int:
+    return (instant - _EPOCH) // _ONE_MICROSECOND
+
+
+def _instant(microseconds: int) -> datetime:
+    return _EPOCH + timedelta(0, 0, microseconds)
 
 
 def _require_aware(value: datetime, name: str) -> None:
@@ -127,31 +143,51 @@ def merge_intervals(intervals: Iterable[Interval]) -> list[Interval]:
     return [Interval(start, end) for start, end in zip(*_merged_bounds(intervals), strict=True)]
 
 
+def _paired(starts: list[int], ends: list[int]) -> tuple[list[int], list[int]]:
+    if len(starts) != len(ends):
+        raise ValueError("A timeline needs as many ends as starts.")
+    return starts, ends
+
+
 class Timeline:
-    """Busy time as sorted, disjoint UTC intervals, searchable with bisect.
+    """Busy time as sorted, disjoint intervals, searchable with bisect; kept as
+    microseconds since 1970 UTC.
 
     ``Timeline.of(intervals)`` merges any intervals; a caller that has already sorted and
     joined its busy time (the database reader does, for thousands of appointments) passes
-    the starts and ends directly and skips building an ``Interval`` for each.
+    the starts and ends directly and skips building an ``Interval`` for each, as
+    microseconds with ``Timeline.from_microseconds`` when it has them.
     """
 
     def __init__(self, starts: list[datetime], ends: list[datetime]) -> None:
-        if len(starts) != len(ends):
-            raise ValueError("A timeline needs as many ends as starts.")
-        self._starts = starts
-        self._ends = ends
+        self._starts, self._ends = _paired(
+            [_microseconds(s) for s in starts], [_microseconds(e) for e in ends]
+        )
+
+    @classmethod
+    def from_microseconds(cls, starts: list[int], ends: list[int]) -> Timeline:
+        timeline = cls.__new__(cls)
+        timeline._starts, timeline._ends = _paired(starts, ends)
+        return timeline
 
     @classmethod
     def of(cls, intervals: Iterable[Interval] | Timeline) -> Timeline:
         if isinstance(intervals, Timeline):
             return intervals
-        return cls(*_merged_bounds(intervals))
+        return cls.from_microseconds(
+            *joined_bounds((_microseconds(i.start), _microseconds(i.end)) for i in intervals)
+        )
 
     def clash_end(self, start: datetime, end: datetime) -> datetime | None:
         """End of the busy interval overlapping [start, end), or None when that is free.
 
         Nothing starting before the returned instant can be free over the same length.
         """
+        clash = self._clash_end(_microseconds(start), _microseconds(end))
+        return None if clash is None else _instant(clash)
+
+    def _clash_end(self, start: int, end: int) -> int | None:
+        """``clash_end`` in microseconds."""
         index = bisect_right(self._ends, start)
         if index < len(self._starts) and self._starts[index] < end:
             return self._ends[index]
@@ -159,9 +195,9 @@ class Timeline:
 
 
 @lru_cache(maxsize=4096)
-def _local_to_utc(day: date, wall: time, zone: ZoneInfo) -> datetime:
-    """The instant the local clock shows `wall` on `day`; clinicians share their hours,
-    and the answer depends on nothing else, so each is worked out once.
+def _local_to_utc(day: date, wall: time, zone: ZoneInfo) -> int:
+    """The instant (in microseconds) the local clock shows `wall` on `day`; clinicians
+    share their hours, and the answer depends on nothing else, so each is worked out once.
 
     An ambiguous time (clocks going back) takes its first occurrence (fold=0). A time
     that does not exist (clocks going forward) moves to the first instant after the gap.
@@ -169,7 +205,7 @@ def _local_to_utc(day: date, wall: time, zone: ZoneInfo) -> datetime:
     local = datetime.combine(day, wall, tzinfo=zone)
     utc = local.astimezone(UTC)
     if utc.astimezone(zone).replace(tzinfo=None) == local.replace(tzinfo=None):
-        return utc
+        return _microseconds(utc)
     # In a gap: fold=0 and fold=1 land on either side of the transition; bisect for it.
     low, high = sorted((utc, local.replace(fold=1).astimezone(UTC)))
     after = high.astimezone(zone).utcoffset()
@@ -179,19 +215,20 @@ def _local_to_utc(day: date, wall: time, zone: ZoneInfo) -> datetime:
             high = middle
         else:
             low = middle
-    return high
+    return _microseconds(high)
 
 
 def _working_windows(
     blocks: Sequence[WorkingBlock], day: date, zone: ZoneInfo
-) -> list[tuple[datetime, datetime]]:
-    """The clinician's working time on a local day as UTC windows; touching blocks join."""
+) -> list[tuple[int, int]]:
+    """The clinician's working time on a local day as windows in microseconds; touching
+    blocks join."""
     windows = sorted(
         (_local_to_utc(day, b.start, zone), _local_to_utc(day, b.end, zone))
         for b in blocks
         if b.applies_on(day)
     )
-    merged: list[tuple[datetime, datetime]] = []
+    merged: list[tuple[int, int]] = []
     for start, end in windows:
         if start >= end:
             continue
@@ -202,7 +239,7 @@ def _working_windows(
     return merged
 
 
-def _steps_until(origin: datetime, instant: datetime, step: timedelta) -> int:
+def _steps_until(origin: int, instant: int, step: int) -> int:
     """The smallest k >= 0 with origin + k * step >= instant."""
     return max(0, -((origin - instant) // step))
 
@@ -270,22 +307,36 @@ def find_slots(
     first_day = max(first_day, earliest.astimezone(zone).date())
     if latest is not None:
         last_day = min(last_day, latest.astimezone(zone).date())
+    earliest_us = _microseconds(earliest)
+    latest_us = None if latest is None else _microseconds(latest)
+    duration_us = duration // _ONE_MICROSECOND
+    buffer_us = buffer_after // _ONE_MICROSECOND
+    step_us = step // _ONE_MICROSECOND
 
     closed = Timeline.of(closures)
     calendars = [(c, Timeline.of(c.busy)) for c in clinicians]
     room_timelines = None if rooms is None else [(r.room_id, Timeline.of(r.busy)) for r in rooms]
 
-    def free_room(start: datetime, end: datetime) -> tuple[int | None, datetime | None]:
+    def free_room(start: int, end: int) -> tuple[int | None, int | None]:
         """The first free room, or None and the earliest instant a room could come free."""
         if room_timelines is None:
             return None, None
         retry_at = None
         for room_id, timeline in room_timelines:
-            clash = timeline.clash_end(start, end)
+            clash = timeline._clash_end(start, end)
             if clash is None:
                 return room_id, None
             retry_at = clash if retry_at is None else min(retry_at, clash)
         return None, retry_at
+
+    instants: dict[int, datetime] = {}
+
+    def instant(microseconds: int) -> datetime:
+        """Slots of different clinicians share starts and ends; each is built once."""
+        at = instants.get(microseconds)
+        if at is None:
+            at = instants[microseconds] = _instant(microseconds)
+        return at
 
     def wanted_time(start: datetime) -> bool:
         if times_of_day is None:
@@ -296,43 +347,47 @@ def find_slots(
     def scan(
         calendar: ClinicianCalendar,
         busy: Timeline,
-        opens: datetime,
-        closes: datetime,
-        taken: set[datetime] | None,
-    ) -> Iterator[Slot]:
-        k = _steps_until(opens, earliest, step)
+        opens: int,
+        closes: int,
+        taken: set[int] | None,
+    ) -> Iterator[tuple[int, Slot]]:
+        k = _steps_until(opens, earliest_us, step_us)
         while True:
-            start = opens + k * step
-            end = start + duration
-            if end > closes or (latest is not None and start > latest):
+            start = opens + k * step_us
+            end = start + duration_us
+            if end > closes or (latest_us is not None and start > latest_us):
                 return
             if taken is not None and start in taken:
                 k += 1
                 continue
-            clash = closed.clash_end(start, end) or busy.clash_end(start, end + buffer_after)
+            clash = closed._clash_end(start, end)
+            if clash is None:
+                clash = busy._clash_end(start, end + buffer_us)
             if clash is not None:
-                k = _steps_until(opens, clash, step)
+                k = _steps_until(opens, clash, step_us)
                 continue
             room_id, retry_at = free_room(start, end)
             if retry_at is not None:
-                k = _steps_until(opens, retry_at, step)
+                k = _steps_until(opens, retry_at, step_us)
                 continue
-            if wanted_time(start):
+            starts_at = instant(start)
+            if wanted_time(starts_at):
                 if taken is not None:
                     taken.add(start)
-                yield Slot(start, end, calendar.clinician_id, room_id)
+                yield start, Slot(starts_at, instant(end), calendar.clinician_id, room_id)
             k += 1
 
     slots: list[Slot] = []
     for day in _days(first_day, last_day):
         if weekdays is not None and day.weekday() not in weekdays:
             continue
-        found: list[tuple[datetime, int, Slot]] = []
-        taken: set[datetime] | None = set() if one_per_start else None
+        found: list[tuple[int, int, Slot]] = []
+        taken: set[int] | None = set() if one_per_start else None
         for order, (calendar, busy) in enumerate(calendars):
             for opens, closes in _working_windows(calendar.working_hours, day, zone):
                 found.extend(
-                    (s.start, order, s) for s in scan(calendar, busy, opens, closes, taken)
+                    (start, order, slot)
+                    for start, slot in scan(calendar, busy, opens, closes, taken)
                 )
         found.sort(key=lambda item: item[:2])
         slots.extend(slot for _, _, slot in found)

@@ -1180,3 +1180,33 @@ def test_a_ready_made_timeline_finds_what_its_intervals_find():
 def test_a_timeline_needs_an_end_for_every_start():
     with pytest.raises(ValueError, match="as many ends as starts"):
         Timeline([at(MONDAY, "09:00")], [])
+
+
+def test_a_timeline_from_microseconds_finds_what_its_datetimes_find():
+    busy = merge_intervals(
+        [span(MONDAY, "09:00", "09:30"), span(MONDAY, "10:00", "10:45"),
+         span(MONDAY, "11:30", "12:00")]
+    )  # fmt: skip
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+
+    def microseconds(instant: datetime) -> int:
+        return (instant - epoch) // timedelta(microseconds=1)
+
+    from_datetimes = Timeline([i.start for i in busy], [i.end for i in busy])
+    from_integers = Timeline.from_microseconds(
+        [microseconds(i.start) for i in busy], [microseconds(i.end) for i in busy]
+    )
+
+    for start in range(8 * 60, 12 * 60 + 15, 5):
+        begins = at(MONDAY, f"{start // 60:02}:{start % 60:02}")
+        for length in (timedelta(minutes=5), timedelta(minutes=30), timedelta(minutes=90)):
+            assert from_integers.clash_end(begins, begins + length) == from_datetimes.clash_end(
+                begins, begins + length
+            )
+    assert from_integers.clash_end(at(MONDAY, "10:15"), at(MONDAY, "10:20")) == at(MONDAY, "10:45")
+    hours = [block(MON, "08:00", "13:00")]
+    found = find(clinicians=[ClinicianCalendar(1, hours, from_integers)])
+    assert walls(found) == ["08:00", "08:15", "10:45", "12:00", "12:15"]
+    assert found == find(clinicians=[ClinicianCalendar(1, hours, from_datetimes)])
+    with pytest.raises(ValueError, match="as many ends as starts"):
+        Timeline.from_microseconds([0], [])
