@@ -15,7 +15,6 @@ from clinic.roles import Role
 
 from . import slots
 from .models import (
-    LIVE_STATUSES,
     LONGEST_APPOINTMENT,
     Appointment,
     AppointmentType,
@@ -23,6 +22,7 @@ from .models import (
     PracticeSettings,
     TimeOff,
     WorkingHours,
+    live_overlapping_sql,
 )
 
 
@@ -97,19 +97,20 @@ def _days_since_1970(column: str, vendor: str) -> str:
 _BUSY, _ROOM, _CLOSURE = 0, 1, 2
 
 
-def _schedule_query(connection: BaseDatabaseWrapper, clinicians: int, rooms: bool) -> str:
+def _schedule_query(
+    connection: BaseDatabaseWrapper, in_window: str, clinicians: int, rooms: bool
+) -> str:
     """The clinicians' live appointments with their types' buffers (from their own index
     alone) and their time off; with rooms, the location's active rooms ranked by name and
-    the other clinicians' live appointments in them; and the closures. Written out:
+    the other clinicians' live appointments in them; and the closures. ``in_window`` is
+    the appointments' condition (``live_overlapping_sql`` on the alias ``a``). Written out:
     building it with the ORM cost about as much as running it."""
     vendor = connection.vendor
     appointment, appointment_type, time_off, room, closure = (
         connection.ops.quote_name(model._meta.db_table)
         for model in (Appointment, AppointmentType, TimeOff, Room, Closure)
     )
-    live = ", ".join(["%s"] * len(LIVE_STATUSES))
     by_clinician = ", ".join(["%s"] * clinicians)
-    in_window = f"a.status IN ({live}) AND a.starts_at < %s AND a.starts_at > %s AND a.ends_at > %s"
     active_rooms = f"FROM {room} r WHERE r.location_id = %s AND r.active"
     sql = (
         f"SELECT {_BUSY}, a.clinician_id, a.room_id, {_microseconds('a.starts_at', vendor)}, "
@@ -170,15 +171,11 @@ def _schedule(
     after one still counts at its start; as ``overlapping()`` does, their start is bounded
     by the longest appointment too, which keeps the read on the index by start."""
     connection = connections[router.db_for_read(Appointment)]
-    sql = _schedule_query(connection, len(ids), rooms)
+    in_window, appointments = live_overlapping_sql(
+        window_start - LONGEST_APPOINTMENT, window_end, connection, prefix="a."
+    )
+    sql = _schedule_query(connection, in_window, len(ids), rooms)
     adapt = connection.ops.adapt_datetimefield_value
-    look_back = window_start - LONGEST_APPOINTMENT
-    appointments = [
-        *map(str, LIVE_STATUSES),
-        adapt(window_end),
-        adapt(look_back - LONGEST_APPOINTMENT),
-        adapt(look_back),
-    ]
     values = [
         *appointments,
         *ids,
@@ -348,6 +345,8 @@ def find_free_slots(
                     on=s.start.astimezone(zone).date()
                 )
             ]
+            if one_per_start:
+                found = _one_per_start(found)
         return found
 
     if limit is None:
@@ -362,6 +361,15 @@ def find_free_slots(
         found += more
         first, days = last + datetime.timedelta(days=1), days * 2
     return found[:limit]
+
+
+def _one_per_start(found: list[slots.Slot]) -> list[slots.Slot]:
+    """Each start once, with the first clinician in order who has it, as ``find_slots``
+    keeps them with ``one_per_start``."""
+    firsts: dict[datetime.datetime, slots.Slot] = {}
+    for slot in found:
+        firsts.setdefault(slot.start, slot)
+    return list(firsts.values())
 
 
 def _in_windows(local: datetime.datetime, windows) -> bool:

@@ -360,6 +360,20 @@ class AppointmentQuerySet(models.QuerySet):
         return self.filter(location=location).overlapping(start, end).with_related()
 
 
+def live_overlapping_sql(
+    start: datetime.datetime, end: datetime.datetime, connection, prefix: str = ""
+) -> tuple[str, list]:
+    """``Appointment.objects.live().overlapping(start, end)`` as a SQL condition and its
+    values, for the schedule reads written as SQL (``prefix``: the table's alias and a dot)."""
+    adapt = connection.ops.adapt_datetimefield_value
+    live = ", ".join(["%s"] * len(LIVE_STATUSES))
+    return (
+        f"{prefix}status IN ({live}) AND {prefix}starts_at < %s "
+        f"AND {prefix}starts_at > %s AND {prefix}ends_at > %s",
+        [*map(str, LIVE_STATUSES), adapt(end), adapt(start - LONGEST_APPOINTMENT), adapt(start)],
+    )
+
+
 def local_day_bounds(
     location: Location, day: datetime.date
 ) -> tuple[datetime.datetime, datetime.datetime]:

@@ -122,7 +122,7 @@ def free_slots(
         offered = online_clinicians(appointment_type, location)
     if clinician is not None and clinician.pk not in {c.pk for c in offered}:
         return []
-    found = find_free_slots(
+    return find_free_slots(
         appointment_type=appointment_type,
         location=location,
         first_day=first_day,
@@ -133,12 +133,6 @@ def free_slots(
         practice=practice,
         one_per_start=clinician is None,
     )
-    slots, seen = [], set()
-    for slot in found:
-        if slot.start not in seen:
-            seen.add(slot.start)
-            slots.append(slot)
-    return slots
 
 
 def _day_range(start: datetime.datetime, location: Location) -> tuple:

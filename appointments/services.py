@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -23,8 +23,6 @@ from . import notifications
 from .models import (
     APPOINTMENT_NOT_TOO_LONG,
     APPOINTMENT_TOO_LONG,
-    LIVE_STATUSES,
-    LONGEST_APPOINTMENT,
     TRANSITIONS,
     Appointment,
     AppointmentSeries,
@@ -38,6 +36,7 @@ from .models import (
     TimeOff,
     WaitlistEntry,
     WorkingHours,
+    live_overlapping_sql,
 )
 
 #: Arrival, completion and no-show can be recorded from this long before the start.
@@ -165,21 +164,18 @@ def _answers(request: BookingRequest, *, exclude: list[int]) -> PracticeSettings
         request.location,
         request.appointment_type,
     )
-    ops = connection.ops
+    # The checks read the primary, inside the booking's lock, whatever reports read from.
+    database = router.db_for_write(Appointment)
+    ops = connections[database].ops
     starts_at, ends_at = request.starts_at, request.ends_at
     local_start = timezone.localtime(starts_at, location.zone)
     local_end = timezone.localtime(ends_at, location.zone)
     day = ops.adapt_datefield_value(local_start.date())
     start, end = ops.adapt_datetimefield_value(starts_at), ops.adapt_datetimefield_value(ends_at)
-    earliest = ops.adapt_datetimefield_value(starts_at - LONGEST_APPOINTMENT)
     not_these = " AND id <> %s" * len(exclude)
-    live = ", ".join(["%s"] * len(LIVE_STATUSES))
-    # The live appointments overlapping the request, as Appointment.objects.live().overlapping().
-    overlapping = (
-        f"FROM {Appointment._meta.db_table} WHERE status IN ({live}) "
-        f"AND starts_at < %s AND starts_at > %s AND ends_at > %s{not_these}"
-    )
-    overlapping_params = [*map(str, LIVE_STATUSES), end, earliest, start, *exclude]
+    live, live_params = live_overlapping_sql(starts_at, ends_at, connections[database])
+    overlapping = f"FROM {Appointment._meta.db_table} WHERE {live}{not_these}"
+    overlapping_params = [*live_params, *exclude]
     involved, involved_params = "clinician_id = %s OR patient_id = %s", [clinician.pk, patient.pk]
     if request.room is not None:
         involved += " OR room_id = %s"
@@ -252,10 +248,11 @@ def _answers(request: BookingRequest, *, exclude: list[int]) -> PracticeSettings
     columns = ", ".join(f"{sql} AS {name}" for sql, name, _ in answers)
     sql = f"SELECT *, {columns} FROM {PracticeSettings._meta.db_table} WHERE id = %s"
     params = [value for _, _, values in answers for value in values] + [1]
-    practice = next(iter(PracticeSettings.objects.raw(sql, params)), None)
+    settings = PracticeSettings.objects.db_manager(database)
+    practice = next(iter(settings.raw(sql, params)), None)
     if practice is None:
         PracticeSettings.load()
-        practice = next(iter(PracticeSettings.objects.raw(sql, params)))
+        practice = next(iter(settings.raw(sql, params)))
     return practice
 
 

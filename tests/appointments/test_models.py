@@ -112,6 +112,33 @@ def test_overlapping_finds_a_long_appointment_that_started_hours_before_the_wind
     assert not Appointment.objects.overlapping(at(DAY, "15:59"), at(DAY, "16:30")).exists()
 
 
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [("09:00", "10:00"), ("15:30", "16:30"), ("12:00", "12:01"), ("06:00", "07:00")],
+)
+def test_the_sql_for_live_overlapping_finds_what_the_queryset_finds(start, end) -> None:
+    """The schedule reads written as SQL use the same rule as ``live().overlapping()``."""
+    from appointments.models import Status, live_overlapping_sql
+
+    for wall, minutes, status in [("08:00", 479, Status.BOOKED), ("09:30", 45, Status.ARRIVED),
+                                  ("10:00", 30, Status.COMPLETED), ("12:00", 30, Status.CANCELLED),
+                                  ("16:30", 60, Status.NO_SHOW)]:  # fmt: skip
+        begins = at(DAY, wall)
+        AppointmentFactory(
+            starts_at=begins, ends_at=begins + datetime.timedelta(minutes=minutes), status=status
+        )
+    window = at(DAY, start), at(DAY, end)
+    condition, values = live_overlapping_sql(*window, connection, prefix="a.")
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT a.id FROM {Appointment._meta.db_table} a WHERE {condition}", values)
+        found = {row[0] for row in cursor.fetchall()}
+
+    expected = set(Appointment.objects.live().overlapping(*window).values_list("pk", flat=True))
+    assert found == expected
+    assert expected or start == "06:00"
+
+
 def test_the_database_refuses_an_appointment_type_longer_than_eight_hours() -> None:
     with pytest.raises(IntegrityError), transaction.atomic():
         AppointmentTypeFactory(name="Marathon", duration_minutes=481)

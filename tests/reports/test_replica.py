@@ -137,3 +137,41 @@ def test_only_reads_inside_a_report_go_to_the_replica(replica):
 def test_the_replica_is_never_migrated() -> None:
     assert router.allow_migrate(REPORTS, "patients", model_name="patient") is False
     assert router.allow_migrate(DEFAULT_DB_ALIAS, "patients", model_name="patient") is True
+
+
+def test_a_booking_checks_its_rules_on_the_primary_even_while_reports_read_the_replica(
+    replica, amy, islington, front_desk
+):
+    """The rules are checked under the booking's lock, so never against a replica."""
+    from appointments.services import appointment_book
+    from tests.appointments.factories import AppointmentTypeFactory, works_every_day
+    from tests.appointments.scheduling import at as local
+    from tests.appointments.scheduling import day_ahead
+    from tests.factories import PatientFactory
+
+    works_every_day(amy, islington)
+    starts_at = local(day_ahead(14), "10:00")
+    with (
+        reports_database(),
+        CaptureQueriesContext(connections[DEFAULT_DB_ALIAS]) as on_primary,
+        CaptureQueriesContext(replica) as on_replica,
+    ):
+        booked = appointment_book(
+            patient=PatientFactory(),
+            clinician=amy,
+            location=islington,
+            appointment_type=AppointmentTypeFactory(name="Follow-up check"),
+            starts_at=starts_at,
+            by=front_desk,
+        )
+
+    def checks(captured: CaptureQueriesContext) -> list[str]:
+        return [q["sql"] for q in captured.captured_queries if "practicesettings" in q["sql"]]
+
+    assert checks(on_replica) == []
+    assert any("works_then" in sql for sql in checks(on_primary))
+    assert (
+        Appointment.objects.using(DEFAULT_DB_ALIAS)
+        .filter(pk=booked.pk, starts_at=starts_at)
+        .exists()
+    )
