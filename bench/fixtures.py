@@ -1,8 +1,8 @@
 """What the page benchmark needs in the benchmark database, made once and found again on
 every run: signed-in sessions, a physiotherapist's long episode, and the pages' targets.
 
-Runs inside Django (``bench/pages.py`` calls :func:`plan_make` in a child process with the
-benchmark settings), writing only rows of its own (usernames start with ``bench.``).
+Runs inside Django (``bench/pages.py`` calls :func:`plan_make` once Django is set up with
+the benchmark settings), writing only rows of its own (usernames start with ``bench.``).
 """
 
 import datetime
@@ -46,6 +46,7 @@ class Plan:
     day: str
     day_clinicians: int
     week_clinician_id: int
+    week_clinician_name: str
     week_day: str
     follow_up_type_id: int
     online_type_id: int
@@ -262,6 +263,11 @@ def plan_make(*, bookings: int, desk_users: int = 0) -> dict:
         .order_by("-n")
         .first()
     )
+    week_clinician = (
+        User.objects.select_related("staff_profile").get(pk=busiest["clinician"])
+        if busiest
+        else physio
+    )
     episode = _long_episode(physio, location, follow_up)
     rng = random.Random(11)
     ids = list(
@@ -291,7 +297,8 @@ def plan_make(*, bookings: int, desk_users: int = 0) -> dict:
         location_name=location.name,
         day=day.isoformat(),
         day_clinicians=day_clinicians,
-        week_clinician_id=busiest["clinician"] if busiest else physio.pk,
+        week_clinician_id=week_clinician.pk,
+        week_clinician_name=str(week_clinician),
         week_day=today.isoformat(),
         follow_up_type_id=follow_up.pk,
         online_type_id=online.pk,

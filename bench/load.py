@@ -8,7 +8,7 @@ free-time searches and bookings — several of them racing for the same free tim
 Afterwards it checks the database: no clinician, room or patient holds two live
 appointments at overlapping times. It reports throughput, median and p95 latency per
 request kind, failures (any answer other than what a person would get), bookings made and
-bookings refused because someone else had just taken the time; writes
+bookings refused because someone else had just taken the time (or the patient); writes
 ``bench/results/load.json`` and ``load.md``; and removes its bookings again.
 
     .venv/bin/python bench/load.py [--users 50] [--seconds 60] [--database-url …]
@@ -86,7 +86,9 @@ def markdown(result: dict) -> str:
     lines += [
         "",
         f"Bookings made: {result['bookings_made']}; refused because the time had just been "
-        f"taken: {result['bookings_refused']}. Double bookings found afterwards: clinician "
+        f"taken: {result['bookings_refused']['taken']}, because the patient already had an "
+        f"appointment then: {result['bookings_refused']['patient busy']}. "
+        f"Double bookings found afterwards: clinician "
         f"{doubles['clinician']}, room {doubles['room']}, patient {doubles['patient']}.",
     ]
     return "\n".join(lines) + "\n"

@@ -116,6 +116,7 @@ def pages_define(plan: dict, admin_url: str) -> list[Page]:
                     date=plan["week_day"],
                 )
             ),
+            check=lambda r, body: html.escape(plan["week_clinician_name"]) in body,
         ),
         *(
             Page(
@@ -162,12 +163,14 @@ def pages_define(plan: dict, admin_url: str) -> list[Page]:
                     weeks=8,
                 )
             ),
+            check=lambda r, body: ">Book</a>" in body,
         ),
         Page("Booking (POST)", "front_desk", book, expect=302),
         Page(
             "Online booking: times",
             "",
             get(lambda r: _q(f"/book/{location}/{plan['online_type_id']}/times/", clinician="any")),
+            check=lambda r, body: 'class="btn btn-outline-primary slot"' in body,
         ),
         *(
             Page(
