@@ -7,6 +7,8 @@ SQLite rebuild ``patients_patient`` drops these triggers and must create them ag
 (tests/patients/test_sqlite_search.py fails if they are missing).
 """
 
+import sqlite3
+
 from django.db import migrations
 
 FORWARDS = [
@@ -39,9 +41,19 @@ BACKWARDS = [
 ]
 
 
+#: FTS5's trigram tokenizer came with SQLite 3.34.
+TRIGRAM_TOKENIZER = (3, 34)
+
+
 def _run_on_sqlite(statements: list[str]):
     def run(apps, schema_editor) -> None:
         if schema_editor.connection.vendor == "sqlite":
+            if sqlite3.sqlite_version_info < TRIGRAM_TOKENIZER:
+                raise RuntimeError(
+                    f"The patient search needs SQLite 3.34 or newer (FTS5 with the trigram "
+                    f"tokenizer); this Python has SQLite {sqlite3.sqlite_version}. Use a newer "
+                    f"Python build, or PostgreSQL (DATABASE_URL)."
+                )
             for statement in statements:
                 schema_editor.execute(statement)
 

@@ -218,3 +218,17 @@ def test_the_table_finds_the_same_patients_as_a_plain_scan(registry, query, stat
     )
 
     assert set(patients.search(query)) == set(plain_scan)
+
+
+def test_an_sqlite_without_the_trigram_tokenizer_stops_the_migration_with_a_clear_message(
+    monkeypatch,
+) -> None:
+    import importlib
+
+    migration = importlib.import_module("patients.migrations.0006_sqlite_search_index")
+    monkeypatch.setattr(migration.sqlite3, "sqlite_version_info", (3, 31, 1))
+    monkeypatch.setattr(migration.sqlite3, "sqlite_version", "3.31.1")
+    editor = type("Editor", (), {"connection": connection, "execute": lambda self, sql: None})()
+
+    with pytest.raises(RuntimeError, match=r"SQLite 3\.34 or newer .* SQLite 3\.31\.1"):
+        migration._run_on_sqlite(migration.FORWARDS)(None, editor)
