@@ -12,7 +12,10 @@ from simple_history.models import HistoricalRecords
 
 def fold(text: str) -> str:
     """Lower-case and strip accents so "Zoë" is found by "zoe"."""
-    decomposed = unicodedata.normalize("NFKD", text or "")
+    text = text or ""
+    if text.isascii():  # most names: nothing to decompose (lists sort hundreds of them)
+        return text.casefold()
+    decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
 

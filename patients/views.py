@@ -88,10 +88,6 @@ def _patient_rows(page: Page) -> list[str]:
     ]
 
 
-def _folded(name: str) -> str:
-    return name.casefold() if name.isascii() else fold(name)
-
-
 class PatientRow(NamedTuple):
     """What the list shows of a patient, read as plain values."""
 
@@ -105,7 +101,7 @@ class PatientRow(NamedTuple):
     archived_at: datetime.datetime | None
 
     def name_key(self) -> tuple:
-        return (_folded(self.last_name), _folded(self.first_name), self.pk)
+        return (fold(self.last_name), fold(self.first_name), self.pk)
 
 
 def _patient_page(patients, query: str, page_number: int) -> tuple[Page, bool, bool]:
