@@ -22,7 +22,7 @@ from clinic.links import link_maker
 from clinic.models import Location, User
 from clinic.roles import Role
 
-from .models import Appointment, Closure, Status, TimeOff, WorkingHours, local_day_bounds
+from .models import Appointment, Closure, Status, TimeOff, WorkingHours
 
 ROW_MINUTES = 15
 DEFAULT_OPEN = datetime.time(8, 0)
@@ -233,7 +233,7 @@ def day_grid(location: Location, day: datetime.date, *, printed: bool = False) -
         if _applies(b, day)
     ]
     appointments = _appointments(
-        Appointment.objects.filter(location=location).overlapping(*local_day_bounds(location, day)),
+        Appointment.objects.for_day(location, day),
         printed=printed,
     )
     _attach(appointments, "location", {location.pk: location}, Location)

@@ -357,7 +357,7 @@ class AppointmentQuerySet(models.QuerySet):
 
     def for_day(self, location: Location, day: datetime.date) -> "AppointmentQuerySet":
         start, end = local_day_bounds(location, day)
-        return self.filter(location=location).overlapping(start, end).with_related()
+        return self.filter(location=location).overlapping(start, end)
 
 
 def live_overlapping_sql(

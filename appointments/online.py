@@ -125,8 +125,9 @@ def _slot_rows(
 
     A week holds hundreds of times, so each day's name and each time's words are put
     together here once rather than by template filters for every button. With ``link``
-    each day's buttons are written here in one pass (``links``); without, the move page's
-    form buttons are written by booking/_slot_days.html from ``slots``.
+    each day's buttons are written here in one pass (``links``), naming the clinician from
+    ``clinicians``; without, the move page's form buttons (the booked clinician's own
+    times) are written by booking/_slot_days.html from ``slots``.
     """
     zone = location.zone
     names = {pk: escape(name) for pk, name in clinicians.items() if name}
@@ -159,14 +160,11 @@ def _slot_rows(
                 )
             )
             continue
-        clinician = clinicians.get(slot.clinician_id)
         day["slots"].append(
             {
                 "time": time,
-                "label": f"{day['name']} at {time}{flags}"
-                + (f", with {clinician}" if clinician else ""),
+                "label": f"{day['name']} at {time}{flags}",
                 "evening": evening,
-                "clinician": clinician,
                 "value": slot.start.isoformat(),
             }
         )

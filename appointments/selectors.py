@@ -30,8 +30,6 @@ def patient_appointment_summary(patient: Patient) -> dict:
     )
     past = list(appointments.filter(starts_at__lt=now).order_by("-starts_at")[:PATIENT_PAGE_LIMIT])
     return {
-        "upcoming_appointments": upcoming,
-        "past_appointments": past,
         "upcoming_lines": appointment_lines(upcoming),
         "past_lines": appointment_lines(past),
         "attendance": counts,

@@ -84,7 +84,7 @@ def test_patient_page(front_desk_client, patient, django_assert_num_queries, siz
     with django_assert_num_queries(PATIENT_PAGE_QUERIES):
         response = front_desk_client.get(patient.get_absolute_url())
     assert response.status_code == 200
-    assert len(response.context["past_appointments"]) == min(size, 20)
+    assert len(response.context["past_lines"]) == min(size, 20)
 
 
 @pytest.mark.parametrize("size", [SMALL, LARGE])
