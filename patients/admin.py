@@ -69,21 +69,25 @@ class PatientAdmin(admin.ModelAdmin):
         size of the registry (``changelist_view`` says when the search needs narrowing)."""
         if not search_term:
             return queryset, False
-        found = queryset.search(search_term).order_by().values("pk")[:COUNT_CAP]
-        return queryset.filter(pk__in=found), False
+        found = queryset.search(search_term).order_by()
+        request.patient_search = found  # with the list's filters, for changelist_view
+        return queryset.filter(pk__in=found.values("pk")[:COUNT_CAP]), False
 
     def changelist_view(self, request, extra_context=None):
         response = super().changelist_view(request, extra_context)
         changelist = getattr(response, "context_data", {}).get("cl")
-        if changelist is not None and changelist.query and changelist.result_count >= COUNT_CAP:
-            search = self.get_queryset(request).search(changelist.query)
-            if search.order_by()[COUNT_CAP : COUNT_CAP + 1].exists():
-                self.message_user(
-                    request,
-                    f"More than {COUNT_CAP} patients match “{changelist.query}”: the list "
-                    f"shows {COUNT_CAP} of them. Type more of the name, or add a date of birth.",
-                    messages.WARNING,
-                )
+        if (
+            changelist is not None
+            and changelist.query
+            and changelist.result_count >= COUNT_CAP
+            and request.patient_search[COUNT_CAP : COUNT_CAP + 1].exists()
+        ):
+            self.message_user(
+                request,
+                f"More than {COUNT_CAP} patients match “{changelist.query}”: the list "
+                f"shows {COUNT_CAP} of them. Type more of the name, or add a date of birth.",
+                messages.WARNING,
+            )
         return response
 
     def action_checkbox(self, obj):

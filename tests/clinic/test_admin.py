@@ -345,6 +345,29 @@ def test_admin_patient_search_within_the_cap_lists_all_in_name_order(
     assert not list(response.context["messages"])
 
 
+def test_admin_patient_search_says_the_cap_was_reached_only_for_the_filtered_list(
+    manager_client, monkeypatch
+) -> None:
+    from django.utils import timezone
+
+    monkeypatch.setattr("patients.admin.COUNT_CAP", 3)
+    for first in ["Cal", "Ann", "Bea"]:
+        PatientFactory(first_name=first, last_name="Smith")
+    for first in ["Dee", "Eve"]:
+        PatientFactory(first_name=first, last_name="Smith", archived_at=timezone.now())
+    url = reverse("admin:patients_patient_changelist")
+
+    active = manager_client.get(url, {"q": "smi", "status": "active"})
+    everyone = manager_client.get(url, {"q": "smi"})
+
+    assert [p.first_name for p in active.context["cl"].result_list] == ["Ann", "Bea", "Cal"]
+    assert not list(active.context["messages"])
+    assert [str(m) for m in everyone.context["messages"]] == [
+        "More than 3 patients match “smi”: the list shows 3 of them. Type more of the name, "
+        "or add a date of birth."
+    ]
+
+
 def test_admin_patient_rows_carry_a_labelled_selection_box(manager_client, patient) -> None:
     page = manager_client.get(reverse("admin:patients_patient_changelist")).content.decode()
 
