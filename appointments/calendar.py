@@ -20,7 +20,6 @@ from django.utils.safestring import SafeString, mark_safe
 
 from clinic.links import link_maker
 from clinic.models import Location, User
-from clinic.roles import Role
 
 from .models import Appointment, Closure, Status, TimeOff, WorkingHours
 
@@ -331,14 +330,6 @@ def week_grid(clinician: User, location: Location, monday: datetime.date) -> Gri
         columns.append(column)
     cancelled = [a for a in appointments if a.status == Status.CANCELLED]
     return Grid(zone, times, columns, cancelled)
-
-
-def physiotherapists():
-    return (
-        User.objects.filter(is_active=True, groups__name=Role.PHYSIOTHERAPIST)
-        .select_related("staff_profile")
-        .order_by("last_name", "first_name")
-    )
 
 
 def options_html(choices, selected_pk: int, label: Callable = str) -> SafeString:

@@ -26,7 +26,6 @@ from .calendar import (
     day_grid,
     grid_rows_html,
     options_html,
-    physiotherapists,
     week_grid,
 )
 from .forms import (
@@ -39,6 +38,7 @@ from .forms import (
     SeriesForm,
     StatusForm,
     WaitlistForm,
+    clinician_choices,
 )
 from .models import (
     Appointment,
@@ -120,7 +120,7 @@ def calendar_day(request: HttpRequest) -> HttpResponse:
 
 @permission_required(VIEW, raise_exception=True)
 def calendar_week(request: HttpRequest) -> HttpResponse:
-    clinicians = list(physiotherapists())
+    clinicians = list(clinician_choices())
     form = CalendarWeekForm(request.GET)
     form.fields["clinician"].listed = clinicians
     clinician = day = None
