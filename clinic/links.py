@@ -1,4 +1,4 @@
-"""Links for long lists, reversed once per list rather than once per row."""
+"""Paths reversed once while the practice runs, rather than once per page or per row."""
 
 from collections.abc import Callable
 from functools import lru_cache
@@ -9,16 +9,20 @@ from django.urls import get_script_prefix, get_urlconf, reverse
 _MARK = 987654321
 
 
-def link_maker(viewname: str, *args: int) -> Callable[[int], str]:
-    """``reverse(viewname, args=[*args, pk])`` for any integer ``pk``, with one
-    ``reverse()`` for a whole page of links (and for every page after it, the URL
-    configuration and prefix being the same): the pk slots into the reversed path."""
+def cached_reverse(viewname: str, *args: int) -> str:
+    """``reverse(viewname, args=args)``, worked out once per URL configuration and script
+    prefix (paths do not change while the practice runs)."""
     urlconf = get_urlconf() or settings.ROOT_URLCONF
-    head, tail = _around_the_pk(viewname, tuple(args), get_script_prefix(), urlconf)
+    return _reverse(viewname, args, get_script_prefix(), urlconf)
+
+
+@lru_cache(maxsize=512)
+def _reverse(viewname: str, args: tuple, prefix: str, urlconf) -> str:
+    return reverse(viewname, args=list(args), urlconf=urlconf)
+
+
+def link_maker(viewname: str, *args: int) -> Callable[[int], str]:
+    """``reverse(viewname, args=[*args, pk])`` for any integer ``pk``, from one cached
+    reverse for a whole list of links: the pk slots into the reversed path."""
+    head, tail = cached_reverse(viewname, *args, _MARK).rsplit(str(_MARK), 1)
     return lambda pk: f"{head}{int(pk)}{tail}"
-
-
-@lru_cache(maxsize=256)
-def _around_the_pk(viewname: str, args: tuple, prefix: str, urlconf) -> tuple[str, str]:
-    head, tail = reverse(viewname, args=[*args, _MARK], urlconf=urlconf).rsplit(str(_MARK), 1)
-    return head, tail

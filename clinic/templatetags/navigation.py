@@ -2,11 +2,9 @@
 permissions checked in one place, rather than a ``{% url %}`` tag and a ``perms`` lookup
 for each link on every page."""
 
-import functools
-
 from django import template
-from django.conf import settings
-from django.urls import get_script_prefix, get_urlconf, reverse
+
+from clinic.links import cached_reverse
 
 register = template.Library()
 
@@ -36,15 +34,10 @@ PERMISSIONS = {
 }
 
 
-@functools.lru_cache(maxsize=16)
-def _links(root_urlconf: str, urlconf: str | None, prefix: str) -> dict[str, str]:
-    return {key: reverse(name, urlconf=urlconf) for key, name in LINKS.items()}
-
-
 @register.simple_tag(takes_context=True)
 def main_nav(context: template.Context) -> dict:
     """The links and which of them the signed-in person may follow."""
-    nav = dict(_links(settings.ROOT_URLCONF, get_urlconf(), get_script_prefix()))
+    nav = {key: cached_reverse(name) for key, name in LINKS.items()}
     user = context.get("user")
     if user is not None and user.is_authenticated:
         nav.update({key: user.has_perm(perm) for key, perm in PERMISSIONS.items()})

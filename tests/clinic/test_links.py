@@ -23,3 +23,16 @@ def test_the_links_follow_the_script_prefix_the_practice_is_served_under() -> No
     finally:
         set_script_prefix("/")
     assert link_maker("patients:detail")(5) == "/patients/5/"
+
+
+def test_a_cached_path_is_the_path_reverse_gives_under_each_prefix() -> None:
+    from django.urls import set_script_prefix
+
+    from clinic.links import cached_reverse
+
+    assert cached_reverse("patients:list") == reverse("patients:list")
+    try:
+        set_script_prefix("/clinic/")
+        assert cached_reverse("patients:list") == "/clinic/patients/"
+    finally:
+        set_script_prefix("/")
