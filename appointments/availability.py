@@ -235,17 +235,15 @@ def find_free_slots(
     limit: int | None = None,
     among: list[User] | None = None,
     practice: PracticeSettings | None = None,
-    physiotherapists: list[User] | None = None,
     one_per_start: bool = False,
 ) -> list[slots.Slot]:
     """Free start times for the type at the location, for one clinician or any.
 
-    Minimum notice and the booking horizon come from the practice settings. ``among``
-    narrows the search to clinicians the caller already has from ``clinicians_offering``
-    (in its order), saving the query, as ``practice`` saves reading the settings again.
-    A caller holding every active physiotherapist (with their staff profiles) passes them
-    as ``physiotherapists`` instead: those offering the type at the location are picked
-    out as their working hours are read, in the same query.
+    Minimum notice and the booking horizon come from the practice settings. A caller that
+    already holds the clinicians to consider (with their staff profiles, in its order)
+    passes them as ``among``, saving the query, as ``practice`` saves reading the settings
+    again: those offering the type at the location are picked out as their working hours
+    are read, in the same query.
     With a ``limit``, the schedule is read four days first (weekends included),
     then each read twice as long as the last, until enough times are found.
     ``one_per_start`` keeps one slot per start time, the first clinician's in order (any
@@ -253,11 +251,8 @@ def find_free_slots(
     """
     now = now or timezone.now()
     practice = practice or PracticeSettings.load()
-    offering_checked = among is not None or physiotherapists is None
     if among is None:
-        among = physiotherapists
-        if among is None:
-            among = list(clinicians_offering(appointment_type, location))
+        among = list(clinicians_offering(appointment_type, location))
     candidates = [c for c in among if clinician is None or c.pk == clinician.pk]
     if appointment_type.needs_dry_needling_certification:
         candidates = [
@@ -275,20 +270,23 @@ def find_free_slots(
         return []
     ids = [c.pk for c in candidates]
 
-    working_hours = WorkingHours.objects.filter(clinician_id__in=ids, location=location).order_by()
-    if not offering_checked:
-        offered = _offers(appointment_type, WorkingHours, "clinician_id")
-        working_hours = working_hours.filter(offered)
     hours = defaultdict(list)
-    for clinician_id, *block in working_hours.values_list(
-        "clinician_id", "weekday", "start_time", "end_time", "valid_from", "valid_until"
+    for clinician_id, *block in (
+        WorkingHours.objects.filter(
+            _offers(appointment_type, WorkingHours, "clinician_id"),
+            clinician_id__in=ids,
+            location=location,
+        )
+        .order_by()
+        .values_list(
+            "clinician_id", "weekday", "start_time", "end_time", "valid_from", "valid_until"
+        )
     ):
         hours[clinician_id].append(slots.WorkingBlock(*block))
-    if not offering_checked:
-        candidates = [c for c in candidates if c.pk in hours]
-        if not candidates:
-            return []
-        ids = [c.pk for c in candidates]
+    candidates = [c for c in candidates if c.pk in hours]
+    if not candidates:
+        return []
+    ids = [c.pk for c in candidates]
     profiles = {c.pk: getattr(c, "staff_profile", None) for c in candidates}
 
     earliest = now + practice.min_notice

@@ -386,7 +386,7 @@ def find_slots(request: HttpRequest) -> HttpResponse:
             - datetime.timedelta(days=1),
             windows=form.windows(),
             limit=60,
-            physiotherapists=physiotherapists,
+            among=physiotherapists,
         )
         book_url = ""
         if request.user.has_perm(BOOK):

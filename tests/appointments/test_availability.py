@@ -208,7 +208,7 @@ def test_only_clinicians_offering_the_type_are_searched(given, mornings, physio,
                         start_time=MORNING[0], end_time=MORNING[1])  # fmt: skip
     pilates = AppointmentTypeFactory(name="Pilates")
     pilates.clinicians.set([other])
-    extra = {"physiotherapists": list(clinician_choices())} if given else {}
+    extra = {"among": list(clinician_choices())} if given else {}
 
     assert {s.clinician_id for s in _find(pilates, london, **extra)} == {other.pk}
     assert _find(pilates, london, clinician=physio, **extra) == []
@@ -223,11 +223,11 @@ def test_given_physiotherapists_are_searched_only_where_they_work(
                         end_time=MORNING[1])  # fmt: skip
     everyone = list(clinician_choices())
 
-    found = _find(follow_up, london, physiotherapists=everyone)
+    found = _find(follow_up, london, among=everyone)
 
     assert {s.clinician_id for s in found} == {physio.pk}
     assert _starts(found) == ALL_MORNING
-    assert _find(follow_up, london, physiotherapists=everyone, clinician=elsewhere) == []
+    assert _find(follow_up, london, among=everyone, clinician=elsewhere) == []
 
 
 def test_minimum_notice_comes_from_the_practice_settings(mornings, london, follow_up) -> None:
