@@ -143,16 +143,27 @@ def _locations(count: int) -> list[Location]:
     return locations
 
 
-def _front_desk() -> User:
+def bench_staff(name: str, role: Role, **defaults) -> User:
+    """The benchmark's staff member ``bench.<name>`` (made once, with no usable password:
+    the benchmark signs its people in with sessions of its own)."""
     user, created = User.objects.get_or_create(
-        username=f"{USERNAME_PREFIX}frontdesk",
-        defaults={"first_name": "Bench", "last_name": "Desk", "email": "frontdesk@example.com"},
+        username=f"{USERNAME_PREFIX}{name}", defaults=defaults
     )
     if created:
         user.set_unusable_password()
         user.save(update_fields=["password"])
-        user_set_roles(user, [Role.FRONT_DESK])
+        user_set_roles(user, [role])
     return user
+
+
+def _front_desk() -> User:
+    return bench_staff(
+        "frontdesk",
+        Role.FRONT_DESK,
+        first_name="Bench",
+        last_name="Desk",
+        email="frontdesk@example.com",
+    )
 
 
 def _clinicians(count: int, locations: list[Location]) -> tuple[list[User], dict]:
@@ -167,14 +178,13 @@ def _clinicians(count: int, locations: list[Location]) -> tuple[list[User], dict
     for i in range(count):
         first = FIRST_NAMES[(i * 7) % len(FIRST_NAMES)]
         last = LAST_NAMES[(i * 11) % len(LAST_NAMES)]
-        user, created = User.objects.get_or_create(
-            username=f"{USERNAME_PREFIX}clinician{i + 1:03d}",
-            defaults={"first_name": first, "last_name": last, "email": f"c{i + 1}@example.com"},
+        user = bench_staff(
+            f"clinician{i + 1:03d}",
+            Role.PHYSIOTHERAPIST,
+            first_name=first,
+            last_name=last,
+            email=f"c{i + 1}@example.com",
         )
-        if created:
-            user.set_unusable_password()
-            user.save(update_fields=["password"])
-            user_set_roles(user, [Role.PHYSIOTHERAPIST])
         needling = i % 3 == 0
         profile, _ = StaffProfile.objects.update_or_create(
             user=user,

@@ -20,10 +20,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from appointments.availability import find_free_slots
 from appointments.models import Appointment, AppointmentType, Status, WorkingHours
-from bench.dataset import USERNAME_PREFIX
-from clinic.demo.clinical import kujala, tsk
+from bench.dataset import USERNAME_PREFIX, bench_staff
+from clinic.demo.clinical import open_episode, record_assessment, signed_note
 from clinic.models import Location
-from clinic.roles import Role, user_set_roles
+from clinic.roles import Role
 from patients.models import Patient
 from treatments import services
 from treatments.models import Assessment, Episode, Taping, VisitNote
@@ -62,16 +62,8 @@ class Plan:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def _user(name: str, role: Role, **extra) -> User:
-    user, created = User.objects.get_or_create(
-        username=f"{USERNAME_PREFIX}{name}",
-        defaults={"first_name": "Bench", "last_name": name.capitalize(), **extra},
-    )
-    if created:
-        user.set_unusable_password()
-        user.save(update_fields=["password"])
-        user_set_roles(user, [role])
-    return user
+def _user(name: str, role: Role) -> User:
+    return bench_staff(name, role, first_name="Bench", last_name=name.capitalize())
 
 
 BENCH_ROLES = {
@@ -137,17 +129,7 @@ def _long_episode(physio: User, location: Location, kind: AppointmentType) -> Ep
     )
     today = timezone.localdate()
     start_day = today - datetime.timedelta(weeks=LONG_EPISODE_VISITS + 1)
-    episode = services.episode_open(
-        episode=Episode(
-            patient=patient,
-            title="Right anterior knee pain",
-            side="right",
-            onset_date=start_day - datetime.timedelta(weeks=8),
-            diagnosis="Patellofemoral pain syndrome",
-            clinician=physio,
-        ),
-        by=physio,
-    )
+    episode = open_episode(patient, physio, "right", start_day - datetime.timedelta(weeks=8))
     services.intervention_add(
         intervention=Taping(
             tape_type=Taping.TapeType.KINESIOLOGY,
@@ -181,34 +163,17 @@ def _long_episode(physio: User, location: Location, kind: AppointmentType) -> Ep
         )
     Appointment.objects.bulk_create(visits)
     for week in range(0, LONG_EPISODE_VISITS, 10):
-        services.assessment_record(
-            assessment=Assessment(
-                episode=episode,
-                kind=Assessment.Kind.INITIAL if week == 0 else Assessment.Kind.REASSESSMENT,
-                assessed_on=start_day + datetime.timedelta(weeks=week),
-                nprs_worst=max(1, 8 - week // 8),
-                patient_goals="Run 10 km without knee pain",
-                clinical_impression="Presentation consistent with patellofemoral pain.",
-            ),
-            by=physio,
-            kujala_answers=kujala(max(5, 40 - week)),
-            tsk11_answers=tsk(max(14, 32 - week // 3)),
+        record_assessment(
+            episode,
+            physio,
+            Assessment.Kind.INITIAL if week == 0 else Assessment.Kind.REASSESSMENT,
+            start_day + datetime.timedelta(weeks=week),
+            drop=max(5, 40 - week),
+            nprs=max(1, 8 - week // 8),
+            tsk_total=max(14, 32 - week // 3),
         )
     for number, visit in enumerate(visits, start=1):
-        note = services.note_save(
-            note=VisitNote(
-                appointment=visit,
-                episode=episode,
-                subjective=f"Visit {number}. Stairs easier; sore after long sitting.",
-                objective="Step-down: less valgus. Single-leg squat 8/10 quality.",
-                assessment="Responding to the loading programme.",
-                plan="Progress hip and knee strengthening; review next week.",
-                nprs=max(0, 7 - number // 7),
-                adherence=VisitNote.Adherence.MOST,
-            ),
-            by=physio,
-        )
-        services.note_sign(note=note, by=physio)
+        signed_note(episode, physio, visit, f"Visit {number}", max(0, 7 - number // 7))
     return episode
 
 

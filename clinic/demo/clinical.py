@@ -139,7 +139,7 @@ def _visits(physio, location, kind, patients, start) -> dict[int, list[Appointme
     return visits
 
 
-def _open(patient, physio, side: str, onset: datetime.date) -> Episode:
+def open_episode(patient, physio, side: str, onset: datetime.date) -> Episode:
     return services.episode_open(
         episode=Episode(
             patient=patient,
@@ -154,7 +154,7 @@ def _open(patient, physio, side: str, onset: datetime.date) -> Episode:
     )
 
 
-def _assess(
+def record_assessment(
     episode,
     physio,
     kind,
@@ -226,7 +226,7 @@ def _exercise(name: str, category: str) -> Exercise:
     )
 
 
-def _note(
+def signed_note(
     episode, physio, appointment, day_text: str, nprs: int, *, sign: bool = True, delivered=()
 ) -> VisitNote:
     note = services.note_save(
@@ -247,8 +247,10 @@ def _note(
 
 
 def _improving(patient, physio, visits, start) -> None:
-    episode = _open(patient, physio, "right", start - datetime.timedelta(weeks=10))
-    _assess(episode, physio, Assessment.Kind.INITIAL, start, drop=38, nprs=7, tsk_total=30)
+    episode = open_episode(patient, physio, "right", start - datetime.timedelta(weeks=10))
+    record_assessment(
+        episode, physio, Assessment.Kind.INITIAL, start, drop=38, nprs=7, tsk_total=30
+    )
     plan = episode.plan
     plan.planned_frequency, plan.planned_sessions = "Fortnightly", 6
     plan.save()
@@ -338,7 +340,7 @@ def _improving(patient, physio, visits, start) -> None:
     services.intervention_stop(
         intervention=added[4], by=physio, on=start + datetime.timedelta(weeks=4)
     )
-    _assess(
+    record_assessment(
         episode,
         physio,
         Assessment.Kind.REASSESSMENT,
@@ -348,7 +350,7 @@ def _improving(patient, physio, visits, start) -> None:
         tsk_total=24,
         strength=(185, 170),
     )
-    _assess(
+    record_assessment(
         episode,
         physio,
         Assessment.Kind.REASSESSMENT,
@@ -359,7 +361,7 @@ def _improving(patient, physio, visits, start) -> None:
         strength=(190, 186),
     )
     notes = [
-        _note(episode, physio, visit, f"Visit {i + 1}", max(1, 6 - i), delivered=added[:4])
+        signed_note(episode, physio, visit, f"Visit {i + 1}", max(1, 6 - i), delivered=added[:4])
         for i, visit in enumerate(visits)
     ]
     if notes:
@@ -369,8 +371,8 @@ def _improving(patient, physio, visits, start) -> None:
 
 
 def _not_improving(patient, physio, visits, start) -> None:
-    episode = _open(patient, physio, "left", start - datetime.timedelta(weeks=20))
-    _assess(
+    episode = open_episode(patient, physio, "left", start - datetime.timedelta(weeks=20))
+    record_assessment(
         episode,
         physio,
         Assessment.Kind.INITIAL,
@@ -409,7 +411,7 @@ def _not_improving(patient, physio, visits, start) -> None:
             by=physio,
         ),
     ]
-    _assess(
+    record_assessment(
         episode,
         physio,
         Assessment.Kind.REASSESSMENT,
@@ -418,7 +420,7 @@ def _not_improving(patient, physio, visits, start) -> None:
         nprs=6,
         tsk_total=34,
     )
-    _assess(
+    record_assessment(
         episode,
         physio,
         Assessment.Kind.REASSESSMENT,
@@ -428,12 +430,12 @@ def _not_improving(patient, physio, visits, start) -> None:
         tsk_total=35,
     )
     for i, visit in enumerate(visits):
-        _note(episode, physio, visit, f"Visit {i + 1}", 6, delivered=added)
+        signed_note(episode, physio, visit, f"Visit {i + 1}", 6, delivered=added)
 
 
 def _red_flag(patient, physio, visits, day) -> None:
-    episode = _open(patient, physio, "right", day - datetime.timedelta(weeks=3))
-    _assess(
+    episode = open_episode(patient, physio, "right", day - datetime.timedelta(weeks=3))
+    record_assessment(
         episode,
         physio,
         Assessment.Kind.INITIAL,
@@ -445,12 +447,12 @@ def _red_flag(patient, physio, visits, day) -> None:
         impression="Giving way with swelling: structural injury to be excluded.",
     )
     if visits:
-        _note(episode, physio, visits[-1], "Initial visit", 8, sign=False)
+        signed_note(episode, physio, visits[-1], "Initial visit", 8, sign=False)
 
 
 def _dry_needling(patient, physio, visits, day) -> None:
-    episode = _open(patient, physio, "left", day - datetime.timedelta(weeks=6))
-    _assess(episode, physio, Assessment.Kind.INITIAL, day, drop=30, nprs=6, tsk_total=25)
+    episode = open_episode(patient, physio, "left", day - datetime.timedelta(weeks=6))
+    record_assessment(episode, physio, Assessment.Kind.INITIAL, day, drop=30, nprs=6, tsk_total=25)
     services.consent_record(
         consent=DryNeedlingConsent(
             patient=patient, consented_on=day, method=DryNeedlingConsent.Method.WRITTEN_PAPER
@@ -469,4 +471,4 @@ def _dry_needling(patient, physio, visits, day) -> None:
         by=physio,
     )
     for i, visit in enumerate(visits[-2:]):
-        _note(episode, physio, visit, f"Visit {i + 1}", 5, delivered=[needling])
+        signed_note(episode, physio, visit, f"Visit {i + 1}", 5, delivered=[needling])
