@@ -7,15 +7,25 @@ DELETE; see migration 0003).
 """
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import models
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.http import HttpRequest
 
-from .compiled_queries import CompiledInsert
+from .compiled_queries import CompiledInsert, several_statements_at_once
 from .models import MAX_USER_AGENT, AccessEvent, Action, Outcome
 
-__all__ = ["AccessEvent", "Action", "Outcome", "RequestIdMiddleware", "log_access"]
+__all__ = [
+    "AccessEvent",
+    "Action",
+    "Outcome",
+    "RequestIdMiddleware",
+    "access_logged",
+    "log_access",
+]
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -47,6 +57,69 @@ def log_access(
     outcome: str = Outcome.ALLOWED,
 ) -> None:
     """Write one entry for this request's access to ``obj`` (or a described object)."""
+    values = _entry_values(request, action, obj, patient_id, object_type, object_id, outcome)
+    _entry.insert(**values)
+
+
+@contextmanager
+def access_logged(
+    request: HttpRequest,
+    action: str,
+    obj: models.Model | None = None,
+    *,
+    patient_id: int | None = None,
+    object_type: str = "",
+    object_id: str | int = "",
+    outcome: str = Outcome.ALLOWED,
+) -> Iterator[None]:
+    """``log_access`` for a block that reads what it logs: the entry is written with the
+    block's first query — in the same round trip and transaction where the database takes
+    several statements at once (PostgreSQL), just before it elsewhere — or on leaving a
+    block that made none. A block that fails before its first query writes no entry."""
+    values = _entry_values(request, action, obj, patient_id, object_type, object_id, outcome)
+    entry = _EntryWithFirstQuery(*_entry.prepared(**values))
+    with entry.connection.execute_wrapper(entry):
+        yield
+    if entry.pending:
+        entry.write()
+
+
+class _EntryWithFirstQuery:
+    """An execute wrapper sending a prepared INSERT with the first query that follows."""
+
+    def __init__(self, connection: BaseDatabaseWrapper, sql: str, params: list) -> None:
+        self.connection, self.sql, self.params = connection, sql, params
+        self.pending = True
+
+    def write(self) -> None:
+        self.pending = False
+        with self.connection.cursor() as cursor:
+            cursor.execute(self.sql, self.params)
+
+    def __call__(self, execute, sql, params, many, context):
+        if not self.pending:
+            return execute(sql, params, many, context)
+        # Only a single statement written with placeholders, on a cursor of the client's
+        # (not a named one, which declares exactly one query), can follow the INSERT's.
+        alone = many or not params or getattr(context["cursor"].cursor, "name", None)
+        if alone or not several_statements_at_once(self.connection):
+            self.write()
+            return execute(sql, params, many, context)
+        self.pending = False
+        result = execute(f"{self.sql}; {sql}", [*self.params, *params], many, context)
+        context["cursor"].nextset()  # on to the query's own rows
+        return result
+
+
+def _entry_values(
+    request: HttpRequest,
+    action: str,
+    obj: models.Model | None,
+    patient_id: int | None,
+    object_type: str,
+    object_id: str | int,
+    outcome: str,
+) -> dict:
     user = getattr(request, "user", None)
     signed_in = bool(user and user.is_authenticated)
     if obj is not None:
@@ -54,21 +127,21 @@ def log_access(
         object_id = object_id or obj.pk
         if patient_id is None:
             patient_id = _patient_id_of(obj)
-    _entry.insert(
+    return {
         # The id, not the (lazy) person: the row needs no more, and it is read only once.
-        user_id=user.pk if signed_in else None,
-        username=user.get_username() if signed_in else "",
-        roles=",".join(role.value for role in user.roles) if signed_in else "",
-        action=action,
-        object_type=object_type[:60],
-        object_id=str(object_id or "")[:64],
-        patient_id=patient_id,
-        outcome=outcome,
-        ip_address=client_ip(request),
-        user_agent=request.META.get("HTTP_USER_AGENT", "")[:MAX_USER_AGENT],
-        request_id=request_id(request),
-        path=_loggable_path(request),
-    )
+        "user_id": user.pk if signed_in else None,
+        "username": user.get_username() if signed_in else "",
+        "roles": ",".join(role.value for role in user.roles) if signed_in else "",
+        "action": action,
+        "object_type": object_type[:60],
+        "object_id": str(object_id or "")[:64],
+        "patient_id": patient_id,
+        "outcome": outcome,
+        "ip_address": client_ip(request),
+        "user_agent": request.META.get("HTTP_USER_AGENT", "")[:MAX_USER_AGENT],
+        "request_id": request_id(request),
+        "path": _loggable_path(request),
+    }
 
 
 def _loggable_path(request: HttpRequest) -> str:

@@ -40,6 +40,11 @@ class _Compiled:
     related: list
     annotations: dict[str, int]
 
+    def with_value(self, value: Any) -> list:
+        params = list(self.params)
+        params[self.position] = value
+        return params
+
 
 class CompiledRead:
     """At most one row of ``build(value)``, the queryset compiled once per thread and
@@ -87,11 +92,11 @@ class CompiledRead:
         """The instance ``build(value)`` finds, with its related rows, or None."""
         alias = router.db_for_read(self.model)
         compiled = self._compiled(alias)
-        params = list(compiled.params)
-        params[compiled.position] = value
         with compiled.compiler.connection.cursor() as cursor:
-            cursor.execute(compiled.sql, params)
-            rows = cursor.fetchall()
+            cursor.execute(compiled.sql, compiled.with_value(value))
+            return self._instance(compiled, alias, value, cursor.fetchall())
+
+    def _instance(self, compiled: _Compiled, alias: str, value: Any, rows: list) -> Model | None:
         if not rows:
             return None
         if len(rows) > 1:
@@ -105,6 +110,34 @@ class CompiledRead:
         for name, position in compiled.annotations.items():
             setattr(instance, name, row[position])
         return instance
+
+
+def several_statements_at_once(connection: BaseDatabaseWrapper) -> bool:
+    """Whether ``connection`` takes several statements in one round trip: PostgreSQL with
+    psycopg's client-side binding (Django's default), where they run as one transaction."""
+    return connection.vendor == "postgresql" and not connection.settings_dict["OPTIONS"].get(
+        "server_side_binding"
+    )
+
+
+def read_together(*reads: tuple[CompiledRead, Any]) -> list[Model | None] | None:
+    """What each ``(read, value)`` finds, as ``read.get(value)`` would, in one round trip;
+    None when they read from a database that cannot take them at once (or from several)."""
+    aliases = {router.db_for_read(read.model) for read, _ in reads}
+    connection = connections[aliases.pop()] if len(aliases) == 1 else None
+    if connection is None or not several_statements_at_once(connection):
+        return None
+    compiled = [(read, read._compiled(connection.alias), value) for read, value in reads]
+    sql = "; ".join(each.sql for _, each, _ in compiled)
+    params = [param for _, each, value in compiled for param in each.with_value(value)]
+    found = []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for index, (read, each, value) in enumerate(compiled):
+            if index:
+                cursor.nextset()
+            found.append(read._instance(each, connection.alias, value, cursor.fetchall()))
+    return found
 
 
 class CompiledInsert:
@@ -138,10 +171,15 @@ class CompiledInsert:
 
     def insert(self, **values: Any) -> None:
         """Write one row: ``values`` as for the model's constructor, defaults for the rest."""
+        connection, sql, params = self.prepared(**values)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+
+    def prepared(self, **values: Any) -> tuple[BaseDatabaseWrapper, str, list]:
+        """The database, SQL and parameters that write one row (see :meth:`insert`)."""
         row = self.model(**values)
         connection, sql = self._compiled(router.db_for_write(self.model, instance=row))
         params = [
             field.get_db_prep_save(field.pre_save(row, True), connection) for field in self.fields
         ]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+        return connection, sql, params

@@ -20,9 +20,13 @@ def fold(text: str) -> str:
 
 
 DATE_INPUT_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%d/%m/%y")
+#: All that those formats accept (a day may be written " 5"): digits, separators, spaces.
+_DATE_LIKE = re.compile(r"[\d ]{1,4}[-/.][\d ]{1,2}[-/.][\d ]{1,4}")
 
 
 def parse_date_query(text: str) -> datetime.date | None:
+    if not _DATE_LIKE.fullmatch(text):  # a name or a phone number: not worth five parses
+        return None
     for fmt in DATE_INPUT_FORMATS:
         try:
             return datetime.datetime.strptime(text, fmt).date()

@@ -12,7 +12,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from appointments.selectors import patient_appointment_summary
-from clinic.audit import AccessEvent, Action, log_access
+from clinic.audit import AccessEvent, Action, access_logged, log_access
 from clinic.links import link_maker
 from clinic.pagination import COUNT_CAP
 from treatments.selectors import patient_clinical_summary
@@ -42,8 +42,9 @@ def patient_list(request: HttpRequest) -> HttpResponse:
             "archived": Patient.objects.archived(),
             "all": Patient.objects.all(),
         }[status].search(query)
-    page, capped, broad = _patient_page(patients, query, page_number)
-    log_access(request, Action.SEARCH if query else Action.LIST, object_type="patients.patient")
+    action = Action.SEARCH if query else Action.LIST
+    with access_logged(request, action, object_type="patients.patient"):
+        page, capped, broad = _patient_page(patients, query, page_number)
     context = {
         "form": form,
         "page": page,

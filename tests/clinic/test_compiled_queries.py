@@ -103,3 +103,40 @@ def test_compiled_queries_follow_a_new_connection_to_their_database() -> None:
 
     assert len(captured) == 2
     assert AccessEvent.objects.count() == 2
+
+
+def test_reads_together_find_what_each_finds_alone(django_assert_num_queries) -> None:
+    from clinic.compiled_queries import CompiledRead, read_together
+    from clinic.models import User
+    from tests.queries import TOGETHER
+
+    first, second = UserFactory(first_name="Ann"), UserFactory(first_name="Bo%b's")
+    by_pk = CompiledRead(lambda pk: User.objects.filter(pk=pk))
+    by_name = CompiledRead(lambda name: User.objects.filter(first_name=name), placeholder="-")
+    reads = [(by_pk, first.pk), (by_name, "nobody"), (by_name, "Bo%b's"), (by_pk, -1)]
+
+    with django_assert_num_queries(1 if TOGETHER else 0):
+        found = read_together(*reads)
+
+    if not TOGETHER:  # the caller reads its own way (SQLite takes one statement at a time)
+        assert found is None
+        return
+    found_pks = [getattr(instance, "pk", None) for instance in found]
+    assert found_pks == [first.pk, None, second.pk, None]
+    assert found[0].first_name == "Ann" and found[0].last_login == first.last_login
+    assert found[2].first_name == "Bo%b's"
+
+
+def test_reads_together_refuse_a_second_row_as_get_does() -> None:
+    from clinic.compiled_queries import CompiledRead, read_together
+    from clinic.models import User
+    from tests.queries import TOGETHER
+
+    UserFactory(first_name="Twin"), UserFactory(first_name="Twin")
+    by_name = CompiledRead(lambda name: User.objects.filter(first_name=name), placeholder="-")
+
+    with pytest.raises(User.MultipleObjectsReturned):
+        by_name.get("Twin")
+    if TOGETHER:
+        with pytest.raises(User.MultipleObjectsReturned):
+            read_together((by_name, "Twin"))

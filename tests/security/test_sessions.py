@@ -9,9 +9,12 @@ from django.test import Client
 from django.urls import reverse
 
 from clinic.models import UserSession
+from clinic.roles import Role
 from clinic.sessions import LAST_ACTIVITY, SIGNED_IN_AT
 from tests.clinic.test_admin import form_data
 from tests.conftest import PASSWORD
+from tests.factories import StaffProfileFactory, UserFactory
+from tests.queries import TOGETHER, statements
 
 MINUTE = 60
 HOUR = 60 * MINUTE
@@ -190,3 +193,88 @@ def test_each_request_reads_its_session_in_one_query(
     store = SessionStore(front_desk_client.cookies["sessionid"].value)
     with django_assert_num_queries(1):
         assert store[SESSION_KEY]
+
+
+def _signed_in_request(client, path: str = "/"):
+    """A request carrying ``client``'s session, through the authentication middleware."""
+    from django.test import RequestFactory
+
+    from clinic.sessions import AuthenticationMiddleware, SessionStore
+
+    request = RequestFactory().get(path)
+    request.session = SessionStore(client.cookies["sessionid"].value)
+    AuthenticationMiddleware(lambda request: None).process_request(request)
+    return request
+
+
+def test_the_person_comes_with_the_session_where_the_database_takes_both_at_once(
+    db, client, django_assert_num_queries
+) -> None:
+    profile = StaffProfileFactory(
+        user=UserFactory(roles=[Role.FRONT_DESK, Role.PHYSIOTHERAPIST]),
+        display_name="Dr Ana Ruiz",
+    )
+    client.force_login(profile.user)
+    request = _signed_in_request(client)
+
+    with django_assert_num_queries(statements(2, riding=1)):
+        user = request.user
+        assert user.pk == profile.user.pk
+        assert user.role_names == {Role.FRONT_DESK.value, Role.PHYSIOTHERAPIST.value}
+        assert str(user) == "Dr Ana Ruiz"  # the staff profile came too
+        assert user.has_perm("treatments.view_episode")
+
+    expected = type(profile.user).objects.get(pk=profile.user.pk)
+    for field in expected._meta.concrete_fields:
+        assert getattr(user, field.attname) == getattr(expected, field.attname), field.name
+    assert (request.session.signed_in is not None) is TOGETHER
+
+
+def test_a_session_is_signed_in_as_the_person_it_names_whatever_its_record_says(
+    db, client, django_assert_num_queries
+) -> None:
+    named, other = UserFactory(roles=[Role.FRONT_DESK]), UserFactory(roles=[Role.PRACTICE_MANAGER])
+    client.force_login(named)
+    UserSession.objects.filter(session_key=client.cookies["sessionid"].value).update(user=other)
+    request = _signed_in_request(client)
+
+    with django_assert_num_queries(2):  # the record's person is not taken: read by id
+        assert request.user.pk == named.pk
+    assert request.user.role_names == {Role.FRONT_DESK.value}
+    if TOGETHER:
+        assert request.session.signed_in.pk == other.pk
+
+
+def test_a_session_without_its_record_still_signs_its_person_in(db, client) -> None:
+    user = UserFactory(roles=[Role.FRONT_DESK])
+    client.force_login(user)
+    UserSession.objects.filter(user=user).delete()
+
+    assert _signed_in_request(client).user.pk == user.pk
+    assert client.get(reverse("patients:list")).status_code == 200
+
+
+def test_a_changed_password_still_signs_out_a_session_read_with_its_person(db, client) -> None:
+    user = UserFactory(roles=[Role.FRONT_DESK])
+    client.force_login(user)
+    user.set_password("a-completely-new-passphrase")
+    user.save()
+
+    assert not _signed_in_request(client).user.is_authenticated
+    response = client.get(reverse("patients:list"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_one_persons_session_never_lends_them_to_the_next_request(db) -> None:
+    first, second = UserFactory(roles=[Role.FRONT_DESK]), UserFactory(roles=[Role.PRACTICE_MANAGER])
+    first_client, second_client, visitor = Client(), Client(), Client()
+    first_client.force_login(first)
+    second_client.force_login(second)
+
+    for client, expected in [(first_client, first), (second_client, second), (visitor, None)]:
+        request = _signed_in_request(client) if expected else None
+        if request is not None:
+            assert request.user.pk == expected.pk
+        response = client.get(reverse("home"))
+        assert response.wsgi_request.user.pk == (expected.pk if expected else None)
