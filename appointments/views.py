@@ -14,7 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
-from clinic.audit import Action, log_access
+from clinic.audit import Action, access_logged, log_access
 from clinic.models import Location, User
 from patients.models import Patient
 from patients.services import patient_register
@@ -89,13 +89,13 @@ def calendar_day(request: HttpRequest) -> HttpResponse:
         return render(request, "appointments/calendar_day.html", {"form": form})
     day = day or timezone.localdate(timezone=location.zone)
     print_view = request.resolver_match.url_name == "day_print"
-    grid = day_grid(location, day, printed=print_view)
-    log_access(
+    with access_logged(
         request,
         Action.PRINT if print_view else Action.LIST,
         object_type="calendar",
         object_id=f"location {location.pk} {day:%Y-%m-%d}",
-    )
+    ):
+        grid = day_grid(location, day, printed=print_view)
     context = {
         "form": form,
         "grid": grid,
@@ -139,13 +139,13 @@ def calendar_week(request: HttpRequest) -> HttpResponse:
         return render(request, "appointments/calendar_week.html", {"form": form})
     day = day or timezone.localdate(timezone=location.zone)
     monday = day - datetime.timedelta(days=day.weekday())
-    log_access(
+    with access_logged(
         request,
         Action.LIST,
         object_type="calendar",
         object_id=f"clinician {clinician.pk} {monday:%Y-%m-%d}",
-    )
-    grid = week_grid(clinician, location, monday)
+    ):
+        grid = week_grid(clinician, location, monday)
     context = {
         "form": form,
         "grid": grid,

@@ -143,12 +143,12 @@ def patient_create(request: HttpRequest) -> HttpResponse:
 @permission_required("patients.view_patient", raise_exception=True)
 def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_patient(request, pk)
-    log_access(request, Action.VIEW, patient)
     context = {"patient": patient, "can_export_fhir": can_export_fhir(request.user)}
-    if request.user.has_perm("appointments.view_appointment"):
-        context.update(patient_appointment_summary(patient))
-    if request.user.has_perm("treatments.view_episode"):
-        context.update(patient_clinical_summary(patient))
+    with access_logged(request, Action.VIEW, patient):
+        if request.user.has_perm("appointments.view_appointment"):
+            context.update(patient_appointment_summary(patient))
+        if request.user.has_perm("treatments.view_episode"):
+            context.update(patient_clinical_summary(patient))
     if request.user.has_perm("clinic.view_accessevent"):
         context["access_events"] = AccessEvent.objects.filter(patient_id=patient.pk)[:20]
     return render(request, "patients/patient_detail.html", context)

@@ -13,7 +13,7 @@ from django.utils.dates import MONTHS_3
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
-from clinic.audit import Action, log_access
+from clinic.audit import Action, access_logged, log_access
 from clinic.links import link_maker
 
 from .. import charts, reference, services
@@ -108,8 +108,8 @@ def _chart(episode: Episode, progress, interventions) -> str:
 @clinical_read
 def episode_detail(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse:
     episode = get_episode(request, patient_pk, pk)
-    log_access(request, Action.VIEW, episode)
-    assessments = _episode_assessments(episode)
+    with access_logged(request, Action.VIEW, episode):
+        assessments = _episode_assessments(episode)
     progress = episode_progress(episode, assessments)
     interventions = list(episode.plan.interventions.order_by("started_on", "pk"))
     context = {
@@ -166,8 +166,9 @@ def _note_rows(episode: Episode) -> list[SafeString]:
 @clinical_read
 def episode_chart(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse:
     episode = get_episode(request, patient_pk, pk)
-    log_access(request, Action.VIEW, episode)
-    progress = episode_progress(episode, _episode_assessments(episode))
+    with access_logged(request, Action.VIEW, episode):
+        assessments = _episode_assessments(episode)
+    progress = episode_progress(episode, assessments)
     interventions = episode.plan.interventions.order_by("started_on", "pk")
     response = HttpResponse(
         _chart(episode, progress, interventions), content_type="image/svg+xml; charset=utf-8"
