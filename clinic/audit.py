@@ -47,37 +47,22 @@ _entry = CompiledInsert(AccessEvent)
 
 
 def log_access(
-    request: HttpRequest,
-    action: str,
-    obj: models.Model | None = None,
-    *,
-    patient_id: int | None = None,
-    object_type: str = "",
-    object_id: str | int = "",
-    outcome: str = Outcome.ALLOWED,
+    request: HttpRequest, action: str, obj: models.Model | None = None, **details
 ) -> None:
-    """Write one entry for this request's access to ``obj`` (or a described object)."""
-    values = _entry_values(request, action, obj, patient_id, object_type, object_id, outcome)
-    _entry.insert(**values)
+    """Write one entry for this request's access to ``obj`` (or a described object:
+    ``details`` as for ``_entry_values``)."""
+    _entry.insert(**_entry_values(request, action, obj, **details))
 
 
 @contextmanager
 def access_logged(
-    request: HttpRequest,
-    action: str,
-    obj: models.Model | None = None,
-    *,
-    patient_id: int | None = None,
-    object_type: str = "",
-    object_id: str | int = "",
-    outcome: str = Outcome.ALLOWED,
+    request: HttpRequest, action: str, obj: models.Model | None = None, **details
 ) -> Iterator[None]:
     """``log_access`` for a block that reads what it logs: the entry is written with the
     block's first query — in the same round trip and transaction where the database takes
     several statements at once (PostgreSQL), just before it elsewhere — or on leaving a
     block that made none. A block that fails before its first query writes no entry."""
-    values = _entry_values(request, action, obj, patient_id, object_type, object_id, outcome)
-    entry = _EntryWithFirstQuery(*_entry.prepared(**values))
+    entry = _EntryWithFirstQuery(*_entry.prepared(**_entry_values(request, action, obj, **details)))
     with entry.connection.execute_wrapper(entry):
         yield
     if entry.pending:
@@ -114,12 +99,16 @@ class _EntryWithFirstQuery:
 def _entry_values(
     request: HttpRequest,
     action: str,
-    obj: models.Model | None,
-    patient_id: int | None,
-    object_type: str,
-    object_id: str | int,
-    outcome: str,
+    obj: models.Model | None = None,
+    *,
+    patient_id: int | None = None,
+    object_type: str = "",
+    object_id: str | int = "",
+    outcome: str = Outcome.ALLOWED,
 ) -> dict:
+    """The entry's columns: who (the signed-in person, their roles), what (``obj``, or
+    ``object_type`` and ``object_id``, and the patient concerned), how it went, and from
+    where (address, browser, request id, path)."""
     user = getattr(request, "user", None)
     signed_in = bool(user and user.is_authenticated)
     if obj is not None:
