@@ -1,12 +1,13 @@
 """Reads the schedule from the database and asks the pure slot finder for free times."""
 
+import dataclasses
 import datetime
 from collections import defaultdict
 from typing import NamedTuple
 
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import BooleanField, Model
+from django.db.models import BooleanField, Model, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -26,18 +27,21 @@ from .models import (
 )
 
 
-def _offers(appointment_type: AppointmentType, model: type[Model], column: str) -> RawSQL:
+def _offers(appointment_type: AppointmentType, model: type[Model], column: str) -> Q:
     """The clinician in ``column`` of ``model`` offers the type: every clinician does when
-    the type lists none. Written out: the ORM's subqueries cost more to build than to run."""
+    the type lists none. The two subqueries are written out (the ORM's cost more to build
+    than to run); the column is the ORM's, so the condition holds inside any query."""
     quote = connections[router.db_for_read(model)].ops.quote_name
     listed = quote(AppointmentType.clinicians.through._meta.db_table)
-    clinician = f"{quote(model._meta.db_table)}.{quote(column)}"
-    return RawSQL(
-        f"(NOT EXISTS (SELECT 1 FROM {listed} WHERE appointmenttype_id = %s) "
-        f"OR {clinician} IN (SELECT user_id FROM {listed} WHERE appointmenttype_id = %s))",
-        (appointment_type.pk, appointment_type.pk),
+    nobody_listed = RawSQL(
+        f"NOT EXISTS (SELECT 1 FROM {listed} WHERE appointmenttype_id = %s)",
+        (appointment_type.pk,),
         output_field=BooleanField(),
     )
+    offering = RawSQL(
+        f"SELECT user_id FROM {listed} WHERE appointmenttype_id = %s", (appointment_type.pk,)
+    )
+    return Q(nobody_listed) | Q(**{f"{column}__in": offering})
 
 
 def clinicians_offering(appointment_type: AppointmentType, location: Location):
@@ -80,7 +84,7 @@ _FIRST_READ_DAYS = 4
 
 def _timeline(spans: list[tuple[int, int]]) -> slots.Timeline:
     """Busy spans in microseconds, joined where they touch or overlap, as a timeline."""
-    return slots.Timeline.from_microseconds(*slots.joined_bounds(spans))
+    return slots.Timeline(*slots.joined_bounds(spans))
 
 
 def _local_midnight(day: datetime.date, zone) -> datetime.datetime:
@@ -254,13 +258,6 @@ def find_free_slots(
     if among is None:
         among = list(clinicians_offering(appointment_type, location))
     candidates = [c for c in among if clinician is None or c.pk == clinician.pk]
-    if appointment_type.needs_dry_needling_certification:
-        candidates = [
-            c
-            for c in candidates
-            if getattr(c, "staff_profile", None)
-            and c.staff_profile.dry_needling_certified(on=first_day)
-        ]
     zone = location.zone
     first_day = max(first_day, (now + practice.min_notice).astimezone(zone).date())
     last_day = min(last_day, (now + practice.horizon).astimezone(zone).date())
@@ -283,11 +280,12 @@ def find_free_slots(
         )
     ):
         hours[clinician_id].append(slots.WorkingBlock(*block))
+    if appointment_type.needs_dry_needling_certification:
+        hours = _certified_hours(hours, candidates)
     candidates = [c for c in candidates if c.pk in hours]
     if not candidates:
         return []
     ids = [c.pk for c in candidates]
-    profiles = {c.pk: getattr(c, "staff_profile", None) for c in candidates}
 
     earliest = now + practice.min_notice
 
@@ -329,22 +327,11 @@ def find_free_slots(
             weekdays=weekdays if windows is None else sorted({w[0] for w in windows}),
             times_of_day=times_of_day,
             limit=wanted if windows is None else None,
-            # A slot the certification check below may drop must not hide a colleague's.
-            one_per_start=one_per_start and not appointment_type.needs_dry_needling_certification,
+            one_per_start=one_per_start,
         )
         if windows is not None:
             # "Tuesday evening or Saturday": a slot suits when any (day, hours) window holds it.
             found = [s for s in found if _in_windows(s.start.astimezone(zone), windows)]
-        if appointment_type.needs_dry_needling_certification:
-            found = [
-                s
-                for s in found
-                if profiles[s.clinician_id].dry_needling_certified(
-                    on=s.start.astimezone(zone).date()
-                )
-            ]
-            if one_per_start:
-                found = _one_per_start(found)
         return found
 
     if limit is None:
@@ -361,13 +348,23 @@ def find_free_slots(
     return found[:limit]
 
 
-def _one_per_start(found: list[slots.Slot]) -> list[slots.Slot]:
-    """Each start once, with the first clinician in order who has it, as ``find_slots``
-    keeps them with ``one_per_start``."""
-    firsts: dict[datetime.datetime, slots.Slot] = {}
-    for slot in found:
-        firsts.setdefault(slot.start, slot)
-    return list(firsts.values())
+def _certified_hours(hours: dict, clinicians: list[User]) -> dict:
+    """Each clinician's working hours cut to the days their dry-needling certification
+    covers (from the day it was granted to the day it expires); none without one."""
+    certified = defaultdict(list)
+    for clinician in clinicians:
+        profile = getattr(clinician, "staff_profile", None)
+        if profile is None or profile.dry_needling_certified_on is None:
+            continue
+        since, until = profile.dry_needling_certified_on, profile.dry_needling_expires_on
+        for block in hours.get(clinician.pk, ()):
+            valid_from = max(filter(None, (block.valid_from, since)))
+            valid_until = min(filter(None, (block.valid_until, until)), default=None)
+            if valid_until is None or valid_from <= valid_until:
+                certified[clinician.pk].append(
+                    dataclasses.replace(block, valid_from=valid_from, valid_until=valid_until)
+                )
+    return certified
 
 
 def _in_windows(local: datetime.datetime, windows) -> bool:

@@ -87,16 +87,10 @@ def _kind_offered(location: Location, type_id: int) -> tuple[AppointmentType, li
     return kind, offered
 
 
-def _clinician(
-    kind: AppointmentType,
-    location: Location,
-    clinician_id: int | None,
-    offered: list[User] | None = None,
-) -> User | None:
+def _clinician(offered: list[User], clinician_id: int | None) -> User | None:
+    """The chosen physiotherapist among those ``offered`` online, None for anyone."""
     if clinician_id is None:
         return None
-    if offered is None:
-        offered = booking.online_clinicians(kind, location)
     for clinician in offered:
         if clinician.pk == clinician_id:
             return clinician
@@ -231,7 +225,7 @@ def slot_list(request: HttpRequest, location_id: int, type_id: int) -> HttpRespo
     form = ClinicianChoiceForm(request.GET)
     if not form.is_valid():
         return redirect("booking:clinicians", location.pk, kind.pk)
-    clinician = _clinician(kind, location, form.cleaned_data["clinician"], offered)
+    clinician = _clinician(offered, form.cleaned_data["clinician"])
     today = timezone.localtime(timezone.now(), location.zone).date()
     first_day = max(form.cleaned_data["start"] or today, today)
     last_day = first_day + datetime.timedelta(days=booking.DAYS_PER_PAGE - 1)
@@ -290,7 +284,7 @@ def _chosen_slot(
     if not form.is_valid():
         return None, None
     slot = form.cleaned_data
-    chosen = None if slot["any"] else _clinician(kind, location, slot["clinician"], offered)
+    chosen = None if slot["any"] else _clinician(offered, slot["clinician"])
     free = booking.offered_clinicians_at(
         appointment_type=kind,
         location=location,
@@ -398,9 +392,7 @@ def confirm(request: HttpRequest) -> HttpResponse:
 def _taken(request: HttpRequest, online) -> HttpResponse:
     location = get_object_or_404(Location, pk=online.location_id)
     kind, offered = _kind_offered(location, online.appointment_type_id)
-    clinician = (
-        None if online.any_clinician else _clinician(kind, location, online.clinician_id, offered)
-    )
+    clinician = None if online.any_clinician else _clinician(offered, online.clinician_id)
     nearest = booking.nearest_slots(
         appointment_type=kind,
         location=location,

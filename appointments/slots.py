@@ -143,51 +143,32 @@ def merge_intervals(intervals: Iterable[Interval]) -> list[Interval]:
     return [Interval(start, end) for start, end in zip(*_merged_bounds(intervals), strict=True)]
 
 
-def _paired(starts: list[int], ends: list[int]) -> tuple[list[int], list[int]]:
-    if len(starts) != len(ends):
-        raise ValueError("A timeline needs as many ends as starts.")
-    return starts, ends
-
-
 class Timeline:
     """Busy time as sorted, disjoint intervals, searchable with bisect; kept as
     microseconds since 1970 UTC.
 
     ``Timeline.of(intervals)`` merges any intervals; a caller that has already sorted and
-    joined its busy time (the database reader does, for thousands of appointments) passes
-    the starts and ends directly and skips building an ``Interval`` for each, as
-    microseconds with ``Timeline.from_microseconds`` when it has them.
+    joined its busy time as microseconds (the database reader does, for thousands of
+    appointments) passes the starts and ends directly and skips building an ``Interval``
+    for each.
     """
 
-    def __init__(self, starts: list[datetime], ends: list[datetime]) -> None:
-        self._starts, self._ends = _paired(
-            [_microseconds(s) for s in starts], [_microseconds(e) for e in ends]
-        )
-
-    @classmethod
-    def from_microseconds(cls, starts: list[int], ends: list[int]) -> Timeline:
-        timeline = cls.__new__(cls)
-        timeline._starts, timeline._ends = _paired(starts, ends)
-        return timeline
+    def __init__(self, starts: list[int], ends: list[int]) -> None:
+        if len(starts) != len(ends):
+            raise ValueError("A timeline needs as many ends as starts.")
+        self._starts, self._ends = starts, ends
 
     @classmethod
     def of(cls, intervals: Iterable[Interval] | Timeline) -> Timeline:
         if isinstance(intervals, Timeline):
             return intervals
-        return cls.from_microseconds(
-            *joined_bounds((_microseconds(i.start), _microseconds(i.end)) for i in intervals)
-        )
+        spans = ((_microseconds(i.start), _microseconds(i.end)) for i in intervals)
+        return cls(*joined_bounds(spans))
 
-    def clash_end(self, start: datetime, end: datetime) -> datetime | None:
-        """End of the busy interval overlapping [start, end), or None when that is free.
-
-        Nothing starting before the returned instant can be free over the same length.
-        """
-        clash = self._clash_end(_microseconds(start), _microseconds(end))
-        return None if clash is None else _instant(clash)
-
-    def _clash_end(self, start: int, end: int) -> int | None:
-        """``clash_end`` in microseconds."""
+    def clash_end(self, start: int, end: int) -> int | None:
+        """End of the busy interval overlapping [start, end), or None when that is free
+        (microseconds). Nothing starting before the returned instant can be free over the
+        same length."""
         index = bisect_right(self._ends, start)
         if index < len(self._starts) and self._starts[index] < end:
             return self._ends[index]
@@ -323,7 +304,7 @@ def find_slots(
             return None, None
         retry_at = None
         for room_id, timeline in room_timelines:
-            clash = timeline._clash_end(start, end)
+            clash = timeline.clash_end(start, end)
             if clash is None:
                 return room_id, None
             retry_at = clash if retry_at is None else min(retry_at, clash)
@@ -360,9 +341,9 @@ def find_slots(
             if taken is not None and start in taken:
                 k += 1
                 continue
-            clash = closed._clash_end(start, end)
+            clash = closed.clash_end(start, end)
             if clash is None:
-                clash = busy._clash_end(start, end + buffer_us)
+                clash = busy.clash_end(start, end + buffer_us)
             if clash is not None:
                 k = _steps_until(opens, clash, step_us)
                 continue

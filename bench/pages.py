@@ -116,7 +116,8 @@ def pages_define(plan: dict, admin_url: str) -> list[Page]:
                     date=plan["week_day"],
                 )
             ),
-            check=lambda r, body: html.escape(plan["week_clinician_name"]) in body,
+            # The heading, not the picker (which lists everyone even when the week fails).
+            check=lambda r, body: f"{html.escape(plan['week_clinician_name'])} · week of" in body,
         ),
         *(
             Page(

@@ -332,3 +332,63 @@ def test_a_buffer_running_past_midnight_into_the_next_days_appointment_blocks_th
 
     for limit in (None, 60):
         assert _starts(_find(late, london, limit=limit)) == ["22:00", "22:15", "22:30", "22:45"]
+
+
+def test_a_clinician_certified_during_the_search_is_offered_from_that_day(london) -> None:
+    """Certification is checked on each day searched, not only on the first."""
+    needling = AppointmentTypeFactory(name="Dry needling", needs_dry_needling_certification=True)
+    newly = UserFactory(first_name="Nia", last_name="New", roles=[Role.PHYSIOTHERAPIST])
+    WorkingHoursFactory(clinician=newly, location=london, weekday=Weekday.TUESDAY,
+                        start_time=MORNING[0], end_time=MORNING[1])  # fmt: skip
+    next_week = DAY + datetime.timedelta(weeks=1)
+    certify_dry_needling(newly, on=DAY + datetime.timedelta(days=1))
+
+    found = _find(needling, london, last_day=next_week)
+
+    assert {s.start.astimezone(LONDON).date() for s in found} == {next_week}
+    assert _starts(found) == ALL_MORNING
+
+
+def test_a_limit_is_filled_with_the_times_of_whoever_is_still_certified(london) -> None:
+    """A colleague whose certification lapses after the first Tuesday takes no later time,
+    and none of the certified clinician's later times is skipped to make up for it."""
+    needling = AppointmentTypeFactory(name="Dry needling", needs_dry_needling_certification=True)
+    lapsing, lasting = (
+        UserFactory(first_name="Ann", last_name=last, roles=[Role.PHYSIOTHERAPIST])
+        for last in ("Aaronson", "Zuckerman")
+    )
+    for clinician in (lapsing, lasting):
+        WorkingHoursFactory(clinician=clinician, location=london, weekday=Weekday.TUESDAY,
+                            start_time=MORNING[0], end_time=MORNING[1])  # fmt: skip
+    certify_dry_needling(lapsing, on=DAY - datetime.timedelta(days=100), expires=DAY)
+    certify_dry_needling(lasting, on=DAY - datetime.timedelta(days=100))
+    next_week = DAY + datetime.timedelta(weeks=1)
+
+    found = _find(needling, london, last_day=DAY + datetime.timedelta(weeks=3), limit=25)
+
+    assert len(found) == 25
+    first = [s for s in found if s.start.astimezone(LONDON).date() == DAY]
+    later = [s for s in found if s.start.astimezone(LONDON).date() == next_week]
+    assert len(first) == 20  # both clinicians, the whole morning
+    assert {s.clinician_id for s in later} == {lasting.pk}
+    assert _starts(later) == ALL_MORNING[:5]
+
+
+def test_who_offers_a_type_holds_inside_another_query(mornings, physio, london) -> None:
+    from appointments.availability import clinicians_offering
+    from appointments.models import WorkingHours
+
+    other = UserFactory(roles=[Role.PHYSIOTHERAPIST])
+    theirs = WorkingHoursFactory(clinician=other, location=london, weekday=Weekday.TUESDAY,
+                                 start_time=MORNING[0], end_time=MORNING[1])  # fmt: skip
+    pilates = AppointmentTypeFactory(name="Pilates")
+    pilates.clinicians.set([other])
+    anyone = AppointmentTypeFactory(name="Follow-up")
+
+    def hours_of(kind) -> set[int]:
+        offering = clinicians_offering(kind, london)  # its tables renamed inside this query
+        hours = WorkingHours.objects.order_by().filter(clinician__in=offering)
+        return set(hours.values_list("pk", flat=True))
+
+    assert hours_of(pilates) == {theirs.pk}
+    assert hours_of(anyone) == {theirs.pk, mornings.pk}

@@ -1,6 +1,7 @@
 """Permissions come from the role table, with no permission queries per request."""
 
 import pytest
+from django.contrib.auth import get_user
 from django.contrib.auth.models import Permission
 
 from clinic.roles import ROLE_PERMISSIONS, Role
@@ -11,6 +12,11 @@ pytestmark = pytest.mark.django_db
 
 def _fresh(user):
     return type(user).objects.get(pk=user.pk)
+
+
+def _request_with_session(client):
+    """A bare request carrying ``client``'s session, for ``get_user``."""
+    return type("Request", (), {"session": client.session})()
 
 
 @pytest.mark.parametrize("role", list(Role))
@@ -59,11 +65,9 @@ def test_a_superuser_holds_every_permission() -> None:
 def test_the_signed_in_person_comes_with_profile_and_roles_in_one_query(
     client, django_assert_num_queries
 ) -> None:
-    from django.contrib.auth import get_user
-
     user = UserFactory(roles=[Role.FRONT_DESK, Role.PHYSIOTHERAPIST])
     client.force_login(user)
-    request = type("Request", (), {"session": client.session})()
+    request = _request_with_session(client)
     assert request.session["_auth_user_id"]  # the session itself is read first
 
     with django_assert_num_queries(1):
@@ -74,11 +78,9 @@ def test_the_signed_in_person_comes_with_profile_and_roles_in_one_query(
 
 
 def test_someone_with_no_role_is_signed_in_with_none(client) -> None:
-    from django.contrib.auth import get_user
-
     user = UserFactory(roles=[])
     client.force_login(user)
-    request = type("Request", (), {"session": client.session})()
+    request = _request_with_session(client)
 
     signed_in = get_user(request)
     assert signed_in.pk == user.pk
@@ -87,10 +89,8 @@ def test_someone_with_no_role_is_signed_in_with_none(client) -> None:
 
 
 def _signed_in(client, user):
-    from django.contrib.auth import get_user
-
     client.force_login(user)
-    return get_user(type("Request", (), {"session": client.session})())
+    return get_user(_request_with_session(client))
 
 
 def test_the_signed_in_person_is_read_exactly_as_the_orm_reads_them(client) -> None:
@@ -141,8 +141,7 @@ def test_a_deactivated_or_removed_person_is_signed_out(client) -> None:
     user = UserFactory(roles=[Role.FRONT_DESK])
     client.force_login(user)
     type(user).objects.filter(pk=user.pk).update(is_active=False)
-    request = type("Request", (), {"session": client.session})()
-    from django.contrib.auth import get_user
+    request = _request_with_session(client)
 
     assert isinstance(get_user(request), AnonymousUser)
     type(user).objects.filter(pk=user.pk).delete()
@@ -172,12 +171,3 @@ def test_the_signed_in_person_is_read_in_another_thread_too() -> None:
 
     assert found[0].pk == user.pk
     assert found[0].role_names == {Role.FRONT_DESK.value}
-
-
-def test_a_compiled_read_must_use_its_value_exactly_once() -> None:
-    from clinic.compiled_queries import CompiledRead
-
-    everyone = CompiledRead(lambda value: type(UserFactory()).objects.all())
-
-    with pytest.raises(ValueError, match="exactly once"):
-        everyone.get(1)

@@ -7,9 +7,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from clinic.compiled_queries import CompiledInsert
-from clinic.models import AccessEvent, Action, Outcome
+from clinic.compiled_queries import CompiledInsert, CompiledRead, read_together
+from clinic.models import AccessEvent, Action, Outcome, User
 from tests.factories import UserFactory
+from tests.queries import TOGETHER, one_at_a_time_only, together_only
 
 pytestmark = pytest.mark.django_db
 
@@ -82,9 +83,6 @@ def test_compiled_queries_follow_a_new_connection_to_their_database() -> None:
     from django.db import connections
     from django.test.utils import CaptureQueriesContext
 
-    from clinic.compiled_queries import CompiledRead
-    from clinic.models import User
-
     user = UserFactory()
     read = CompiledRead(lambda pk: User.objects.filter(pk=pk))
     insert = CompiledInsert(AccessEvent)
@@ -105,34 +103,35 @@ def test_compiled_queries_follow_a_new_connection_to_their_database() -> None:
     assert AccessEvent.objects.count() == 2
 
 
+@together_only
 def test_reads_together_find_what_each_finds_alone(django_assert_num_queries) -> None:
-    from clinic.compiled_queries import CompiledRead, read_together
-    from clinic.models import User
-    from tests.queries import TOGETHER
-
     first, second = UserFactory(first_name="Ann"), UserFactory(first_name="Bo%b's")
     by_pk = CompiledRead(lambda pk: User.objects.filter(pk=pk))
     by_name = CompiledRead(lambda name: User.objects.filter(first_name=name), placeholder="-")
     reads = [(by_pk, first.pk), (by_name, "nobody"), (by_name, "Bo%b's"), (by_pk, -1)]
 
-    with django_assert_num_queries(1 if TOGETHER else 0):
+    with django_assert_num_queries(1):
         found = read_together(*reads)
 
-    if not TOGETHER:  # the caller reads its own way (SQLite takes one statement at a time)
-        assert found is None
-        return
     found_pks = [getattr(instance, "pk", None) for instance in found]
     assert found_pks == [first.pk, None, second.pk, None]
     assert found[0].first_name == "Ann" and found[0].last_login == first.last_login
     assert found[2].first_name == "Bo%b's"
 
 
-def test_reads_together_refuse_a_second_row_as_get_does() -> None:
-    from clinic.compiled_queries import CompiledRead, read_together
-    from clinic.models import User
-    from tests.queries import TOGETHER
+@one_at_a_time_only
+def test_reads_together_are_left_to_the_caller_where_they_cannot_go_at_once(
+    django_assert_num_queries,
+) -> None:
+    by_pk = CompiledRead(lambda pk: User.objects.filter(pk=pk))
+    user = UserFactory()
 
-    UserFactory(first_name="Twin"), UserFactory(first_name="Twin")
+    with django_assert_num_queries(0):
+        assert read_together((by_pk, user.pk), (by_pk, -1)) is None
+
+
+def test_reads_together_refuse_a_second_row_as_get_does() -> None:
+    UserFactory.create_batch(2, first_name="Twin")
     by_name = CompiledRead(lambda name: User.objects.filter(first_name=name), placeholder="-")
 
     with pytest.raises(User.MultipleObjectsReturned):
@@ -140,3 +139,10 @@ def test_reads_together_refuse_a_second_row_as_get_does() -> None:
     if TOGETHER:
         with pytest.raises(User.MultipleObjectsReturned):
             read_together((by_name, "Twin"))
+
+
+def test_a_compiled_read_must_use_its_value_exactly_once() -> None:
+    everyone = CompiledRead(lambda value: User.objects.all())
+
+    with pytest.raises(ValueError, match="exactly once"):
+        everyone.get(1)

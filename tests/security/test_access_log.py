@@ -21,6 +21,7 @@ from patients.models import Patient
 
 from ..appointments.factories import AppointmentFactory
 from ..factories import PatientFactory, UserFactory
+from ..queries import together_only
 from ..treatments.factories import AssessmentFactory
 from ..treatments.note_factories import draft_note, episode_for, exercise_in_plan, visit_for
 
@@ -698,17 +699,28 @@ def test_a_user_without_roles_is_never_logged_as_reading_records(db) -> None:
     assert not AccessEvent.objects.exists()
 
 
-def _request_by(user, path: str = "/patients/"):
+def _request_by(user):
+    """A request signed in as ``user``, read as every request reads its person (roles too)."""
     from django.test import RequestFactory
 
-    request = RequestFactory().get(path, HTTP_USER_AGENT=USER_AGENT)
-    request.user = user
+    from clinic.auth_backends import RoleBackend
+
+    request = RequestFactory().get("/patients/", HTTP_USER_AGENT=USER_AGENT)
+    request.user = RoleBackend().get_user(user.pk)
     return request
 
 
-def test_a_search_sends_its_entry_with_the_rows_it_reads(
-    front_desk_client, front_desk, django_assert_num_queries
-) -> None:
+def _sent(block) -> list[str]:
+    """The SQL sent to the database while ``block`` runs, one item per round trip."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        block()
+    return [query["sql"] for query in captured]
+
+
+def test_a_search_sends_its_entry_with_the_rows_it_reads(front_desk_client, front_desk) -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -730,18 +742,25 @@ def test_a_search_sends_its_entry_with_the_rows_it_reads(
     assert ("INSERT INTO" in with_rows[0]) is TOGETHER  # one round trip on PostgreSQL
 
 
-def test_an_entry_is_written_with_the_first_query_of_its_block(
-    front_desk, django_assert_num_queries
-) -> None:
+def test_an_entry_is_written_with_the_first_query_of_its_block(front_desk) -> None:
     from clinic.audit import access_logged
-    from tests.queries import statements
+    from tests.queries import TOGETHER
 
-    with access_logged(_request_by(front_desk), Action.SEARCH, object_type="patients.patient"):
-        with django_assert_num_queries(statements(2, riding=1)):
-            # The entry goes just before it (a query with parameters, as the ORM's are).
-            assert AccessEvent.objects.filter(action=Action.SEARCH).count() == 1
-        assert AccessEvent.objects.count() == 1
+    counted, request = [], _request_by(front_desk)
 
+    def block() -> None:
+        with access_logged(request, Action.SEARCH, object_type="patients"):
+            # A query with parameters, as the ORM's are: the entry goes just before it.
+            counted.append(AccessEvent.objects.filter(action=Action.SEARCH).count())
+            counted.append(AccessEvent.objects.filter(action=Action.SEARCH).count())
+
+    sent = _sent(block)
+
+    assert counted == [1, 1]
+    assert sent[0].startswith('INSERT INTO "clinic_accessevent"')
+    assert ("SELECT COUNT(*)" in sent[0]) is TOGETHER  # the same round trip on PostgreSQL
+    assert len(sent) == (2 if TOGETHER else 3)
+    assert all("INSERT" not in sql for sql in sent[1:])
     assert AccessEvent.objects.get().user_agent == USER_AGENT
 
 
@@ -768,11 +787,21 @@ def test_an_entry_goes_before_a_query_it_cannot_travel_with(front_desk) -> None:
 
     from clinic.audit import access_logged
 
-    with access_logged(_request_by(front_desk), Action.EXPORT, object_type="patients.patient"):
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")  # no parameters: the INSERT is sent on its own first
+    request = _request_by(front_desk)
+
+    def block() -> None:
+        with (
+            access_logged(request, Action.EXPORT, object_type="patients"),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute("SELECT 1")  # no parameters: the INSERT goes on its own first
             assert cursor.fetchone() == (1,)
-        assert AccessEvent.objects.count() == 1
+
+    sent = _sent(block)
+
+    assert len(sent) == 2
+    assert sent[0].startswith('INSERT INTO "clinic_accessevent"') and ";" not in sent[0]
+    assert sent[1] == "SELECT 1"
     assert AccessEvent.objects.count() == 1
 
 
@@ -787,6 +816,7 @@ def test_an_entry_goes_before_a_query_read_through_a_server_side_cursor(front_de
     assert AccessEvent.objects.get().action == Action.EXPORT
 
 
+@together_only
 @pytest.mark.django_db(transaction=True)
 def test_a_read_that_fails_takes_its_entry_with_it() -> None:
     """On PostgreSQL the INSERT and the read are one transaction (outside any atomic block,
@@ -794,10 +824,7 @@ def test_a_read_that_fails_takes_its_entry_with_it() -> None:
     from django.db import connection
 
     from clinic.audit import access_logged
-    from tests.queries import TOGETHER
 
-    if not TOGETHER:
-        pytest.skip("the entry travels with the read only where both go at once (PostgreSQL)")
     front_desk = UserFactory()
     with (
         pytest.raises(DatabaseError),

@@ -195,13 +195,13 @@ def test_each_request_reads_its_session_in_one_query(
         assert store[SESSION_KEY]
 
 
-def _signed_in_request(client, path: str = "/"):
+def _signed_in_request(client):
     """A request carrying ``client``'s session, through the authentication middleware."""
     from django.test import RequestFactory
 
     from clinic.sessions import AuthenticationMiddleware, SessionStore
 
-    request = RequestFactory().get(path)
+    request = RequestFactory().get("/")
     request.session = SessionStore(client.cookies["sessionid"].value)
     AuthenticationMiddleware(lambda request: None).process_request(request)
     return request
@@ -273,8 +273,7 @@ def test_one_persons_session_never_lends_them_to_the_next_request(db) -> None:
     second_client.force_login(second)
 
     for client, expected in [(first_client, first), (second_client, second), (visitor, None)]:
-        request = _signed_in_request(client) if expected else None
-        if request is not None:
-            assert request.user.pk == expected.pk
+        if expected:
+            assert _signed_in_request(client).user.pk == expected.pk
         response = client.get(reverse("home"))
         assert response.wsgi_request.user.pk == (expected.pk if expected else None)
