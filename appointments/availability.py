@@ -11,6 +11,7 @@ from django.db.models import BooleanField, Model, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from clinic.compiled_queries import ID_PLACEHOLDER, SECOND_ID_PLACEHOLDER, CompiledRead
 from clinic.models import Location, Room, User
 from clinic.roles import Role
 
@@ -27,35 +28,65 @@ from .models import (
 )
 
 
-def _offers(appointment_type: AppointmentType, model: type[Model], column: str) -> Q:
-    """The clinician in ``column`` of ``model`` offers the type: every clinician does when
-    the type lists none. The two subqueries are written out (the ORM's cost more to build
-    than to run); the column is the ORM's, so the condition holds inside any query."""
+def _offers(type_id: int, model: type[Model], column: str) -> Q:
+    """The clinician in ``column`` of ``model`` offers the type (by id): every clinician
+    does when the type lists none. The two subqueries are written out (the ORM's cost more
+    to build than to run); the column is the ORM's, so the condition holds inside any
+    query."""
     quote = connections[router.db_for_read(model)].ops.quote_name
     listed = quote(AppointmentType.clinicians.through._meta.db_table)
     nobody_listed = RawSQL(
         f"NOT EXISTS (SELECT 1 FROM {listed} WHERE appointmenttype_id = %s)",
-        (appointment_type.pk,),
+        (type_id,),
         output_field=BooleanField(),
     )
-    offering = RawSQL(
-        f"SELECT user_id FROM {listed} WHERE appointmenttype_id = %s", (appointment_type.pk,)
-    )
+    offering = RawSQL(f"SELECT user_id FROM {listed} WHERE appointmenttype_id = %s", (type_id,))
     return Q(nobody_listed) | Q(**{f"{column}__in": offering})
 
 
-def clinicians_offering(appointment_type: AppointmentType, location: Location):
-    """Active clinicians who offer the type and have working hours at the location."""
+def _clinicians_offering(type_id: int, location_id: int):
     return (
         User.objects.filter(
-            _offers(appointment_type, User, "id"),
-            pk__in=WorkingHours.objects.filter(location=location).values("clinician_id"),
+            _offers(type_id, User, "id"),
+            pk__in=WorkingHours.objects.filter(location=location_id).values("clinician_id"),
             is_active=True,
             groups__name=Role.PHYSIOTHERAPIST,
         )
         .select_related("staff_profile")
         .order_by("last_name", "first_name")
     )
+
+
+def clinicians_offering(appointment_type: AppointmentType, location: Location):
+    """Active clinicians who offer the type and have working hours at the location."""
+    return _clinicians_offering(appointment_type.pk, location.pk)
+
+
+#: ``clinicians_offering`` who may also be chosen online, compiled once: every online
+#: booking page reads them.
+online_clinicians_read = CompiledRead(
+    lambda type_id, location_id: _clinicians_offering(type_id, location_id).exclude(
+        staff_profile__bookable_online=False
+    ),
+    ID_PLACEHOLDER,
+    SECOND_ID_PLACEHOLDER,
+)
+
+#: The working hours at a location of those who offer a type, compiled once: every
+#: search for free time reads them.
+_working_hours = CompiledRead(
+    lambda type_id, location_id: (
+        WorkingHours.objects.filter(
+            _offers(type_id, WorkingHours, "clinician_id"), location=location_id
+        )
+        .order_by()
+        .values_list(
+            "clinician_id", "weekday", "start_time", "end_time", "valid_from", "valid_until"
+        )
+    ),
+    ID_PLACEHOLDER,
+    SECOND_ID_PLACEHOLDER,
+)
 
 
 def _microseconds(column: str, vendor: str) -> str:
@@ -268,18 +299,10 @@ def find_free_slots(
     ids = [c.pk for c in candidates]
 
     hours = defaultdict(list)
-    for clinician_id, *block in (
-        WorkingHours.objects.filter(
-            _offers(appointment_type, WorkingHours, "clinician_id"),
-            clinician_id__in=ids,
-            location=location,
-        )
-        .order_by()
-        .values_list(
-            "clinician_id", "weekday", "start_time", "end_time", "valid_from", "valid_until"
-        )
-    ):
-        hours[clinician_id].append(slots.WorkingBlock(*block))
+    wanted = set(ids)
+    for clinician_id, *block in _working_hours.all(appointment_type.pk, location.pk):
+        if clinician_id in wanted:
+            hours[clinician_id].append(slots.WorkingBlock(*block))
     if appointment_type.needs_dry_needling_certification:
         hours = _certified_hours(hours, candidates)
     candidates = [c for c in candidates if c.pk in hours]

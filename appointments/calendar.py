@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
+from clinic.compiled_queries import ID_PLACEHOLDER, CompiledRead
 from clinic.links import link_maker
 from clinic.models import Location, User
 
@@ -280,6 +281,18 @@ def day_grid(location: Location, day: datetime.date, *, printed: bool = False) -
     return Grid(zone, times, columns, cancelled)
 
 
+#: One clinician's working hours by day and time (no join to the clinician needed), with
+#: their locations, compiled once: every week view reads them.
+_weekly_hours = CompiledRead(
+    lambda clinician_id: (
+        WorkingHours.objects.filter(clinician=clinician_id)
+        .select_related("location")
+        .order_by("weekday", "start_time")
+    ),
+    ID_PLACEHOLDER,
+)
+
+
 def week_grid(clinician: User, location: Location, monday: datetime.date) -> Grid:
     """One clinician's week; times are shown in ``location``'s zone, appointments at any
     location included."""
@@ -287,12 +300,7 @@ def week_grid(clinician: User, location: Location, monday: datetime.date) -> Gri
     days = [monday + datetime.timedelta(days=i) for i in range(7)]
     start = datetime.datetime.combine(monday, datetime.time.min, tzinfo=zone)
     end = start + datetime.timedelta(days=7)
-    # One clinician's blocks: ordering by day and time needs no join to the clinician.
-    blocks = list(
-        WorkingHours.objects.filter(clinician=clinician)
-        .select_related("location")
-        .order_by("weekday", "start_time")
-    )
+    blocks = _weekly_hours.all(clinician.pk)
     appointments = _appointments(
         Appointment.objects.filter(clinician=clinician).overlapping(start, end)
     )

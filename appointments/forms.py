@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from clinic.compiled_queries import ID_PLACEHOLDER, CompiledRead
 from clinic.models import Location, Room, User
 from clinic.roles import Role
 from patients.forms import PatientRulesMixin
@@ -35,11 +36,6 @@ def clinician_choices():
         .select_related("staff_profile")
         .order_by("last_name", "first_name")
     )
-
-
-class ClinicianField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: User) -> str:
-        return str(obj)
 
 
 class Select(forms.Select):
@@ -107,7 +103,62 @@ class ListedChoiceIterator(ModelChoiceIterator):
         return self.field.empty_label is not None or bool(self.field.options())
 
 
-class ListedChoiceField(forms.ModelChoiceField):
+class DeclaredChoiceField(forms.ModelChoiceField):
+    """A model choice whose declared queryset is read with SQL compiled once, as every form
+    of its kind reads it: the chosen row on submission (``to_python``). A queryset a view
+    sets afterwards (``field.queryset = …``) is read as any queryset is."""
+
+    _every: CompiledRead | None = None
+    _chosen: CompiledRead | None = None
+
+    def __init__(self, queryset, **kwargs) -> None:
+        super().__init__(queryset, **kwargs)
+        declared = self.queryset
+        self._every = CompiledRead(lambda: declared)
+        self._chosen = CompiledRead(lambda pk: declared.filter(pk=pk), ID_PLACEHOLDER)
+
+    def _set_queryset(self, queryset) -> None:
+        super()._set_queryset(queryset)
+        self._every = self._chosen = None
+
+    queryset = property(forms.ModelChoiceField._get_queryset, _set_queryset)
+
+    def __deepcopy__(self, memo):
+        copied = super().__deepcopy__(memo)
+        # The copy's queryset is the declared one again, so its reads serve it too.
+        copied._every, copied._chosen = self._every, self._chosen
+        return copied
+
+    def _pk(self, value) -> int | None:
+        self.validate_no_null_characters(value)
+        if isinstance(value, self.queryset.model):
+            value = value.pk
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            return None
+
+    def _invalid_choice(self) -> forms.ValidationError:
+        return forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if self._chosen is None or self.to_field_name:
+            return super().to_python(value)
+        pk = self._pk(value)
+        chosen = None if pk is None else self._chosen.get(pk)
+        if chosen is None:
+            raise self._invalid_choice()
+        return chosen
+
+
+class ClinicianField(DeclaredChoiceField):
+    def label_from_instance(self, obj: User) -> str:
+        return str(obj)
+
+
+class ListedChoiceField(DeclaredChoiceField):
     """A model choice whose options are read once, in one plain query, and then serve both
     checking the choice and drawing the picker; a page that has read them already hands
     them over as ``listed``."""
@@ -118,23 +169,18 @@ class ListedChoiceField(forms.ModelChoiceField):
 
     def options(self) -> list:
         if self.listed is None:
-            self.listed = list(self.queryset)
+            read = self._every
+            self.listed = read.all() if read is not None else list(self.queryset)
         return self.listed
 
     def to_python(self, value):
         if value in self.empty_values:
             return None
-        self.validate_no_null_characters(value)
-        if isinstance(value, self.queryset.model):
-            value = value.pk
-        try:
-            pk = int(value)
-        except (TypeError, ValueError):
-            pk = None
+        pk = self._pk(value)
         for obj in self.options():
             if obj.pk == pk:
                 return obj
-        raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        raise self._invalid_choice()
 
 
 class CalendarDayForm(forms.Form):
@@ -209,19 +255,19 @@ class _InlinePatientForm(PatientRulesMixin, forms.ModelForm):
 
 
 class BookingForm(NewPatientMixin, forms.Form):
-    patient = forms.ModelChoiceField(
+    patient = DeclaredChoiceField(
         queryset=Patient.objects.active(), required=False, widget=forms.HiddenInput
     )
-    appointment_type = forms.ModelChoiceField(
+    appointment_type = DeclaredChoiceField(
         queryset=AppointmentType.objects.active(), label="Appointment type"
     )
-    location = forms.ModelChoiceField(queryset=Location.objects.all())
+    location = DeclaredChoiceField(queryset=Location.objects.all())
     clinician = ClinicianField(queryset=clinician_choices())
     date = forms.DateField(
         validators=[validate_calendar_date], widget=forms.DateInput(attrs={"type": "date"})
     )
     time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time", "step": 300}))
-    room = forms.ModelChoiceField(
+    room = DeclaredChoiceField(
         queryset=Room.objects.filter(active=True).select_related("location"),
         required=False,
         empty_label="Any free room",

@@ -17,7 +17,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import dateformat, timezone
 from django.utils.safestring import mark_safe
@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_ratelimit.core import is_ratelimited
 
 from clinic.audit import Action, log_access
+from clinic.compiled_queries import ID_PLACEHOLDER, CompiledRead
 from clinic.models import Location, User
 
 from . import online_services as booking
@@ -75,8 +76,14 @@ def booking_open(view: Callable) -> Callable:
     return login_not_required(wrapper)
 
 
+_location_read = CompiledRead(lambda pk: Location.objects.filter(pk=pk), ID_PLACEHOLDER)
+
+
 def _location(location_id: int) -> Location:
-    return get_object_or_404(Location, pk=location_id)
+    location = _location_read.get(location_id)
+    if location is None:
+        raise Http404("No such location.")
+    return location
 
 
 def _kind_offered(location: Location, type_id: int) -> tuple[AppointmentType, list[User]]:
@@ -390,7 +397,7 @@ def confirm(request: HttpRequest) -> HttpResponse:
 
 
 def _taken(request: HttpRequest, online) -> HttpResponse:
-    location = get_object_or_404(Location, pk=online.location_id)
+    location = _location(online.location_id)
     kind, offered = _kind_offered(location, online.appointment_type_id)
     clinician = None if online.any_clinician else _clinician(offered, online.clinician_id)
     nearest = booking.nearest_slots(

@@ -18,12 +18,13 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from clinic.compiled_queries import ID_PLACEHOLDER, CompiledRead
 from clinic.models import Location, User
 from patients.models import Patient
 from patients.services import patient_register
 
 from . import ics, notifications
-from .availability import clinicians_offering, find_free_slots
+from .availability import find_free_slots, online_clinicians_read
 from .models import (
     Appointment,
     AppointmentType,
@@ -79,11 +80,7 @@ class ExpiredLink(Exception):
 
 def online_clinicians(appointment_type: AppointmentType, location: Location) -> list[User]:
     """Clinicians who offer the type at the location and may be chosen online."""
-    return list(
-        clinicians_offering(appointment_type, location).exclude(
-            staff_profile__bookable_online=False
-        )
-    )
+    return online_clinicians_read.all(appointment_type.pk, location.pk)
 
 
 def online_types(location: Location) -> list[AppointmentType]:
@@ -92,9 +89,15 @@ def online_types(location: Location) -> list[AppointmentType]:
     return [kind for kind in kinds if online_clinicians(kind, location)]
 
 
+_online_type = CompiledRead(
+    lambda type_id: AppointmentType.objects.active().filter(online_bookable=True, pk=type_id),
+    ID_PLACEHOLDER,
+)
+
+
 def online_type(location: Location, type_id: int) -> tuple[AppointmentType | None, list[User]]:
     """The type if it is one of ``online_types(location)``, with its online clinicians."""
-    kind = AppointmentType.objects.active().filter(online_bookable=True, pk=type_id).first()
+    kind = _online_type.get(type_id)
     if kind is None:
         return None, []
     offered = online_clinicians(kind, location)

@@ -15,6 +15,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
 from clinic.audit import Action, access_logged, log_access
+from clinic.compiled_queries import ID_PLACEHOLDER, CompiledRead
 from clinic.models import Location, User
 from patients.models import Patient
 from patients.services import patient_register
@@ -38,7 +39,6 @@ from .forms import (
     SeriesForm,
     StatusForm,
     WaitlistForm,
-    clinician_choices,
 )
 from .models import (
     Appointment,
@@ -59,13 +59,21 @@ def _get_appointment(request: HttpRequest, pk: int) -> Appointment:
     return get_object_or_404(Appointment.objects.with_related(), pk=pk)
 
 
+_first_location_of = CompiledRead(
+    lambda profile_id: Location.objects.filter(staff=profile_id).order_by("name")[:1],
+    ID_PLACEHOLDER,
+)
+_first_location = CompiledRead(lambda: Location.objects.order_by("name")[:1])
+
+
 def _default_location(user: User) -> Location | None:
+    """The first of the person's own locations by name, else the first of all."""
     profile = getattr(user, "staff_profile", None)
     if profile is not None:
-        first = profile.locations.order_by("name").first()
+        first = _first_location_of.get(profile.pk)
         if first is not None:
             return first
-    return Location.objects.order_by("name").first()
+    return _first_location.get()
 
 
 def _template(request: HttpRequest, page: str, partial: str) -> str:
@@ -74,9 +82,8 @@ def _template(request: HttpRequest, page: str, partial: str) -> str:
 
 @permission_required(VIEW, raise_exception=True)
 def calendar_day(request: HttpRequest) -> HttpResponse:
-    locations = list(Location.objects.order_by("name"))
     form = CalendarDayForm(request.GET)
-    form.fields["location"].listed = locations
+    locations = form.fields["location"].options()
     location = day = None
     if form.is_valid():
         location = form.cleaned_data["location"]
@@ -120,9 +127,8 @@ def calendar_day(request: HttpRequest) -> HttpResponse:
 
 @permission_required(VIEW, raise_exception=True)
 def calendar_week(request: HttpRequest) -> HttpResponse:
-    clinicians = list(clinician_choices())
     form = CalendarWeekForm(request.GET)
-    form.fields["clinician"].listed = clinicians
+    clinicians = form.fields["clinician"].options()
     clinician = day = None
     if form.is_valid():
         clinician = form.cleaned_data["clinician"]

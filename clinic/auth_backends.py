@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.db import models
 
-from .compiled_queries import KEY_PLACEHOLDER, CompiledRead
+from .compiled_queries import ID_PLACEHOLDER, KEY_PLACEHOLDER, CompiledRead
 from .roles import ROLE_PERMISSIONS, Role
 
 _ROLES = {role.value: role for role in Role}
@@ -75,10 +75,10 @@ def _signed_in_people() -> models.QuerySet:
     )
 
 
-_signed_in = CompiledRead(lambda user_id: _signed_in_people().filter(pk=user_id))
+_signed_in = CompiledRead(lambda user_id: _signed_in_people().filter(pk=user_id), ID_PLACEHOLDER)
 #: The person a session was recorded for (``UserSession``), to read with the session itself.
 signed_in_by_session = CompiledRead(
-    lambda key: _signed_in_people().filter(sessions__session_key=key), placeholder=KEY_PLACEHOLDER
+    lambda key: _signed_in_people().filter(sessions__session_key=key), KEY_PLACEHOLDER
 )
 
 

@@ -1,30 +1,44 @@
 """Queries compiled by the ORM once and then run again and again with new values.
 
-Every request reads its session and the signed-in person, and every page of patient data
-writes an access-log entry: small queries that Django compiles afresh each time, which
-costs several times as much as running them. A :class:`CompiledRead` keeps the SQL the ORM
-wrote, with its column layout and value converters, and builds the model instances exactly
-as a queryset would (``django.db.models.query.ModelIterable``); a :class:`CompiledInsert`
-keeps the ORM's INSERT and prepares each value as ``Model.save()`` would. The SQL is still
-the ORM's own, for whichever database is configured.
+Every request reads its session and the signed-in person, every page of patient data
+writes an access-log entry, and the booking pages read the same few small rows (the
+service, who offers it, their working hours) on every request: queries that Django
+compiles afresh each time, which costs several times as much as running them. A
+:class:`CompiledRead` keeps the SQL the ORM wrote, with its column layout and value
+converters, and builds the model instances exactly as a queryset would
+(``django.db.models.query.ModelIterable``), or the tuples of a ``values_list()``; a
+:class:`CompiledInsert` keeps the ORM's INSERT and prepares each value as ``Model.save()``
+would. The SQL is still the ORM's own, for whichever database is configured.
 """
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model, QuerySet
-from django.db.models.query import get_related_populators
+from django.db.models.query import ModelIterable, ValuesListIterable, get_related_populators
 from django.db.models.sql import InsertQuery
 from django.db.models.sql.compiler import SQLCompiler
 from django.utils.functional import cached_property
 
-#: Stand in for the value while compiling: no real row carries this id or this key.
+#: Stand in for the values while compiling: no real row carries these ids or this key.
 ID_PLACEHOLDER = -7_654_321
+SECOND_ID_PLACEHOLDER = -7_654_322
 KEY_PLACEHOLDER = "compiled-read-placeholder"
+
+_LARGEST_INTEGER = 2**63 - 1
+
+
+def _beyond_any_column(values: tuple) -> bool:
+    """Whether a value is an integer no database column holds: the ORM's lookups find no
+    row for one without asking, and SQLite would refuse it."""
+    return any(
+        isinstance(value, int) and not -_LARGEST_INTEGER - 1 <= value <= _LARGEST_INTEGER
+        for value in values
+    )
 
 
 @dataclass
@@ -32,84 +46,140 @@ class _Compiled:
     compiler: SQLCompiler
     sql: str
     params: list
-    position: int
+    #: (index in ``params``, index of the value it takes) for each value the SQL uses.
+    positions: list[tuple[int, int]]
     converters: dict
-    model: type[Model]
+    #: The model whose instances each row makes, or None for a ``values_list()``'s tuples.
+    model: type[Model] | None
     columns: slice
     init_list: list[str]
     related: list
     annotations: dict[str, int]
 
-    def with_value(self, value: Any) -> list:
+    def with_values(self, values: tuple) -> list:
         params = list(self.params)
-        params[self.position] = value
+        for position, which in self.positions:
+            params[position] = values[which]
         return params
 
 
 class CompiledRead:
-    """At most one row of ``build(value)``, the queryset compiled once per thread and
-    database connection (a connection belongs to one thread, and settings overridden in
-    tests bring new ones). ``placeholder`` is a value of the same type as those looked up
-    that no row holds."""
+    """The rows of ``build(*values)``, the queryset compiled once per thread and database
+    connection (a connection belongs to one thread, and settings overridden in tests bring
+    new ones). ``placeholders`` are values of the same types as those looked up, one per
+    value ``build`` takes (none for a fixed query), that no row holds; the SQL must use
+    each, and its shape must not depend on them (no lists of varying length). A model
+    queryset gives instances with their ``select_related`` rows and annotations; a
+    ``values_list()`` gives tuples. ``for_write`` reads from the database the model is
+    written to (the primary), as ``get_or_create()`` does, rather than one for reading."""
 
-    def __init__(self, build: Callable[[Any], QuerySet], placeholder: Any = ID_PLACEHOLDER):
+    def __init__(self, build: Callable[..., QuerySet], *placeholders: Any, for_write: bool = False):
         self.build = build
-        self.placeholder = placeholder
+        self.placeholders = placeholders
+        self.for_write = for_write
+        if len(set(self.placeholders)) != len(self.placeholders):
+            raise ValueError("Each value needs a placeholder of its own.")
         self._local = threading.local()
 
     @cached_property
     def model(self) -> type[Model]:
-        return self.build(self.placeholder).model
+        return self.build(*self.placeholders).model
+
+    def alias(self) -> str:
+        """The database this read goes to."""
+        if self.for_write:
+            return router.db_for_write(self.model)
+        return router.db_for_read(self.model)
 
     def _compiled(self, alias: str) -> _Compiled:
         cache = self._local.__dict__.setdefault("by_alias", {})
         connection = connections[alias]
         if alias not in cache or cache[alias].compiler.connection is not connection:
-            compiler = self.build(self.placeholder).query.get_compiler(connection=connection)
-            sql, params = compiler.as_sql()
-            positions = [i for i, value in enumerate(params) if value == self.placeholder]
-            if len(positions) != 1:
-                raise ValueError("The queryset must use the value exactly once.")
-            info = compiler.klass_info
-            first, last = info["select_fields"][0], info["select_fields"][-1] + 1
-            cache[alias] = _Compiled(
-                compiler=compiler,
-                sql=sql,
-                params=list(params),
-                position=positions[0],
-                converters=compiler.get_converters(
-                    [column[0] for column in compiler.select[: compiler.col_count]]
-                ),
-                model=info["model"],
-                columns=slice(first, last),
-                init_list=[column[0].target.attname for column in compiler.select[first:last]],
-                related=get_related_populators(info, compiler.select, alias),
-                annotations=dict(compiler.annotation_col_map),
-            )
+            cache[alias] = self._compile(connection)
         return cache[alias]
 
-    def get(self, value: Any) -> Model | None:
-        """The instance ``build(value)`` finds, with its related rows, or None."""
-        alias = router.db_for_read(self.model)
-        compiled = self._compiled(alias)
-        with compiled.compiler.connection.cursor() as cursor:
-            cursor.execute(compiled.sql, compiled.with_value(value))
-            return self._instance(compiled, alias, value, cursor.fetchall())
+    def _compile(self, connection: BaseDatabaseWrapper) -> _Compiled:
+        queryset = self.build(*self.placeholders)
+        if queryset._prefetch_related_lookups or queryset._iterable_class not in (
+            ModelIterable,
+            ValuesListIterable,
+        ):
+            raise ValueError("Only model rows or values_list() tuples, with nothing prefetched.")
+        compiler = queryset.query.get_compiler(connection=connection)
+        sql, params = compiler.as_sql()
+        which = {placeholder: index for index, placeholder in enumerate(self.placeholders)}
+        positions = [
+            (position, which[value])
+            for position, value in enumerate(params)
+            if isinstance(value, int | str) and value in which
+        ]
+        if {index for _, index in positions} != set(which.values()):
+            raise ValueError("The queryset must use each value as it is given.")
+        fields = [column[0] for column in compiler.select[: compiler.col_count]]
+        if compiler.has_composite_fields(fields):
+            raise ValueError("Composite fields are not read here.")
+        compiled = _Compiled(
+            compiler=compiler,
+            sql=sql,
+            params=list(params),
+            positions=positions,
+            converters=compiler.get_converters(fields),
+            model=None,
+            columns=slice(0),
+            init_list=[],
+            related=[],
+            annotations={},
+        )
+        info = compiler.klass_info
+        if queryset._iterable_class is ModelIterable:
+            first, last = info["select_fields"][0], info["select_fields"][-1] + 1
+            compiled.model = info["model"]
+            compiled.columns = slice(first, last)
+            compiled.init_list = [
+                column[0].target.attname for column in compiler.select[first:last]
+            ]
+            compiled.related = get_related_populators(info, compiler.select, connection.alias)
+            compiled.annotations = dict(compiler.annotation_col_map)
+        return compiled
 
-    def _instance(self, compiled: _Compiled, alias: str, value: Any, rows: list) -> Model | None:
-        if not rows:
-            return None
+    def _fetch(self, values: tuple) -> tuple[_Compiled, str, list]:
+        if len(values) != len(self.placeholders):
+            raise TypeError(f"{len(self.placeholders)} value(s) expected, {len(values)} given.")
+        alias = self.alias()
+        compiled = self._compiled(alias)
+        if _beyond_any_column(values):
+            return compiled, alias, []
+        with compiled.compiler.connection.cursor() as cursor:
+            cursor.execute(compiled.sql, compiled.with_values(values))
+            return compiled, alias, cursor.fetchall()
+
+    def all(self, *values: Any) -> list:
+        """Every row ``build(*values)`` finds: instances, or tuples for a values_list()."""
+        return list(self._rows(*self._fetch(values)))
+
+    def get(self, *values: Any) -> Any:
+        """The one row ``build(*values)`` finds, or None."""
+        compiled, alias, rows = self._fetch(values)
+        return self._one(compiled, alias, values, rows)
+
+    def _one(self, compiled: _Compiled, alias: str, values: tuple, rows: list) -> Any:
         if len(rows) > 1:
-            raise self.model.MultipleObjectsReturned(f"{len(rows)} rows for {value!r}.")
+            raise self.model.MultipleObjectsReturned(f"{len(rows)} rows for {values!r}.")
+        return next(self._rows(compiled, alias, rows), None)
+
+    def _rows(self, compiled: _Compiled, alias: str, rows: list) -> Iterator:
         if compiled.converters:
             rows = compiled.compiler.apply_converters(rows, compiled.converters)
-        row = next(iter(rows))
-        instance = compiled.model.from_db(alias, compiled.init_list, row[compiled.columns])
-        for populator in compiled.related:
-            populator.populate(row, instance)
-        for name, position in compiled.annotations.items():
-            setattr(instance, name, row[position])
-        return instance
+        if compiled.model is None:
+            yield from map(tuple, rows)
+            return
+        for row in rows:
+            instance = compiled.model.from_db(alias, compiled.init_list, row[compiled.columns])
+            for populator in compiled.related:
+                populator.populate(row, instance)
+            for name, position in compiled.annotations.items():
+                setattr(instance, name, row[position])
+            yield instance
 
 
 def several_statements_at_once(connection: BaseDatabaseWrapper) -> bool:
@@ -120,23 +190,26 @@ def several_statements_at_once(connection: BaseDatabaseWrapper) -> bool:
     )
 
 
-def read_together(*reads: tuple[CompiledRead, Any]) -> list[Model | None] | None:
-    """What each ``(read, value)`` finds, as ``read.get(value)`` would, in one round trip;
-    None when they read from a database that cannot take them at once (or from several)."""
-    aliases = {router.db_for_read(read.model) for read, _ in reads}
+def read_together(*reads: tuple) -> list | None:
+    """What each ``(read, *values)`` finds, as ``read.get(*values)`` would, in one round
+    trip; None when they read from a database that cannot take them at once (or from
+    several)."""
+    aliases = {read.alias() for read, *_ in reads}
     connection = connections[aliases.pop()] if len(aliases) == 1 else None
     if connection is None or not several_statements_at_once(connection):
         return None
-    compiled = [(read, read._compiled(connection.alias), value) for read, value in reads]
+    if any(_beyond_any_column(tuple(values)) for _, *values in reads):
+        return None
+    compiled = [(read, read._compiled(connection.alias), tuple(values)) for read, *values in reads]
     sql = "; ".join(each.sql for _, each, _ in compiled)
-    params = [param for _, each, value in compiled for param in each.with_value(value)]
+    params = [param for _, each, values in compiled for param in each.with_values(values)]
     found = []
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        for index, (read, each, value) in enumerate(compiled):
+        for index, (read, each, values) in enumerate(compiled):
             if index:
                 cursor.nextset()
-            found.append(read._instance(each, connection.alias, value, cursor.fetchall()))
+            found.append(read._one(each, connection.alias, values, cursor.fetchall()))
     return found
 
 

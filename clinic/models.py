@@ -9,6 +9,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from .compiled_queries import ID_PLACEHOLDER, CompiledRead
 from .roles import Role
 
 hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Enter a colour such as #1f77b4.")
@@ -31,8 +32,19 @@ class SingletonModel(models.Model):
 
     @classmethod
     def load(cls):
-        obj, _ = cls.objects.get_or_create(pk=1)
-        return obj
+        """The one row, made with its defaults the first time; read from the primary (as
+        ``get_or_create`` reads) with SQL compiled once, as pages read their settings on
+        every request."""
+        read = _SINGLETON_READS.get(cls)
+        if read is None:
+            read = _SINGLETON_READS.setdefault(
+                cls,
+                CompiledRead(lambda pk: cls.objects.filter(pk=pk), ID_PLACEHOLDER, for_write=True),
+            )
+        return read.get(1) or cls.objects.get_or_create(pk=1)[0]
+
+
+_SINGLETON_READS: dict[type[SingletonModel], CompiledRead] = {}
 
 
 class User(AbstractUser):

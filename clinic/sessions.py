@@ -34,9 +34,7 @@ LAST_ACTIVITY = "_last_activity"
 ACTIVITY_RESOLUTION = 60
 
 
-_session_read = CompiledRead(
-    lambda key: Session.objects.filter(session_key=key), placeholder=KEY_PLACEHOLDER
-)
+_session_read = CompiledRead(lambda key: Session.objects.filter(session_key=key), KEY_PLACEHOLDER)
 
 
 class SessionStore(db.SessionStore):

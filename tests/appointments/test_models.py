@@ -146,3 +146,19 @@ def test_the_database_refuses_an_appointment_type_longer_than_eight_hours() -> N
     assert AppointmentTypeFactory(name="Full day", duration_minutes=480).duration == (
         LONGEST_APPOINTMENT
     )
+
+
+def test_the_practice_settings_are_made_once_and_read_afresh(django_assert_num_queries) -> None:
+    from appointments.models import PracticeSettings
+    from treatments.models import ClinicalSettings
+
+    PracticeSettings.objects.all().delete()
+    made = PracticeSettings.load()
+    assert PracticeSettings.objects.get().pk == made.pk == 1
+    PracticeSettings.objects.update(online_max_future_bookings=7)
+
+    with django_assert_num_queries(1):
+        assert PracticeSettings.load().online_max_future_bookings == 7
+    # Each singleton reads its own table.
+    assert isinstance(ClinicalSettings.load(), ClinicalSettings)
+    assert isinstance(PracticeSettings.load(), PracticeSettings)

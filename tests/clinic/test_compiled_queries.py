@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from clinic.compiled_queries import CompiledInsert, CompiledRead, read_together
+from clinic.compiled_queries import ID_PLACEHOLDER, CompiledInsert, CompiledRead, read_together
 from clinic.models import AccessEvent, Action, Outcome, User
 from tests.factories import UserFactory
 from tests.queries import TOGETHER, one_at_a_time_only, together_only
@@ -84,7 +84,7 @@ def test_compiled_queries_follow_a_new_connection_to_their_database() -> None:
     from django.test.utils import CaptureQueriesContext
 
     user = UserFactory()
-    read = CompiledRead(lambda pk: User.objects.filter(pk=pk))
+    read = CompiledRead(lambda pk: User.objects.filter(pk=pk), ID_PLACEHOLDER)
     insert = CompiledInsert(AccessEvent)
     assert read.get(user.pk).pk == user.pk
     insert.insert(**_entry(user))
@@ -106,8 +106,8 @@ def test_compiled_queries_follow_a_new_connection_to_their_database() -> None:
 @together_only
 def test_reads_together_find_what_each_finds_alone(django_assert_num_queries) -> None:
     first, second = UserFactory(first_name="Ann"), UserFactory(first_name="Bo%b's")
-    by_pk = CompiledRead(lambda pk: User.objects.filter(pk=pk))
-    by_name = CompiledRead(lambda name: User.objects.filter(first_name=name), placeholder="-")
+    by_pk = CompiledRead(lambda pk: User.objects.filter(pk=pk), ID_PLACEHOLDER)
+    by_name = CompiledRead(lambda name: User.objects.filter(first_name=name), "-")
     reads = [(by_pk, first.pk), (by_name, "nobody"), (by_name, "Bo%b's"), (by_pk, -1)]
 
     with django_assert_num_queries(1):
@@ -123,7 +123,7 @@ def test_reads_together_find_what_each_finds_alone(django_assert_num_queries) ->
 def test_reads_together_are_left_to_the_caller_where_they_cannot_go_at_once(
     django_assert_num_queries,
 ) -> None:
-    by_pk = CompiledRead(lambda pk: User.objects.filter(pk=pk))
+    by_pk = CompiledRead(lambda pk: User.objects.filter(pk=pk), ID_PLACEHOLDER)
     user = UserFactory()
 
     with django_assert_num_queries(0):
@@ -132,7 +132,7 @@ def test_reads_together_are_left_to_the_caller_where_they_cannot_go_at_once(
 
 def test_reads_together_refuse_a_second_row_as_get_does() -> None:
     UserFactory.create_batch(2, first_name="Twin")
-    by_name = CompiledRead(lambda name: User.objects.filter(first_name=name), placeholder="-")
+    by_name = CompiledRead(lambda name: User.objects.filter(first_name=name), "-")
 
     with pytest.raises(User.MultipleObjectsReturned):
         by_name.get("Twin")
@@ -142,7 +142,92 @@ def test_reads_together_refuse_a_second_row_as_get_does() -> None:
 
 
 def test_a_compiled_read_must_use_its_value_exactly_once() -> None:
-    everyone = CompiledRead(lambda value: User.objects.all())
+    everyone = CompiledRead(lambda value: User.objects.all(), ID_PLACEHOLDER)
 
-    with pytest.raises(ValueError, match="exactly once"):
+    with pytest.raises(ValueError, match="use each value"):
         everyone.get(1)
+
+
+def test_a_compiled_read_with_several_values_finds_every_row_the_orm_finds(
+    django_assert_num_queries,
+) -> None:
+    from clinic.compiled_queries import SECOND_ID_PLACEHOLDER
+    from clinic.models import StaffProfile
+
+    people = [UserFactory(first_name=name, last_name="Sharp") for name in ("Cy", "Ann", "Bo")]
+    StaffProfile.objects.create(user=people[0], display_name="Dr Cy Sharp")
+    UserFactory(first_name="Dee", last_name="Other")
+
+    def build(low, high):
+        # The upper bound is used twice: the SQL takes it at both places.
+        return (
+            User.objects.select_related("staff_profile")
+            .filter(pk__gte=low, pk__lte=high, id__lte=high, last_name="Sharp")
+            .order_by("first_name")
+        )
+
+    read = CompiledRead(build, ID_PLACEHOLDER, SECOND_ID_PLACEHOLDER)
+    low, high = min(p.pk for p in people), max(p.pk for p in people)
+    read.all(low, high)  # compiled on first use
+
+    with django_assert_num_queries(1):
+        found = read.all(low, high)
+
+    expected = list(build(low, high))
+    assert [u.first_name for u in found] == ["Ann", "Bo", "Cy"] == [u.first_name for u in expected]
+    assert [u.last_login for u in found] == [u.last_login for u in expected]
+    cy = found[2]
+    with django_assert_num_queries(0):
+        assert str(cy) == "Dr Cy Sharp" and cy.staff_profile.user_id == cy.pk
+    assert read.all(high + 1, high + 5) == []
+
+
+def test_a_compiled_values_list_gives_the_orm_tuples_with_their_types() -> None:
+    user = UserFactory(first_name="Ann", is_staff=True)
+    fields = ("first_name", "is_staff", "date_joined")
+    read = CompiledRead(lambda pk: User.objects.filter(pk=pk).values_list(*fields), ID_PLACEHOLDER)
+
+    assert read.all(user.pk) == list(User.objects.filter(pk=user.pk).values_list(*fields))
+    name, is_staff, joined = read.get(user.pk)
+    assert (name, is_staff) == ("Ann", True)
+    assert isinstance(joined, datetime.datetime) and joined.tzinfo is not None
+
+
+def test_a_compiled_read_of_a_fixed_query_takes_no_values() -> None:
+    UserFactory.create_batch(2)
+    everyone = CompiledRead(lambda: User.objects.order_by("pk"))
+
+    assert [u.pk for u in everyone.all()] == list(
+        User.objects.order_by("pk").values_list("pk", flat=True)
+    )
+    with pytest.raises(TypeError, match="0 value"):
+        everyone.all(1)
+
+
+def test_an_integer_no_column_can_hold_finds_nothing_without_asking(
+    django_assert_num_queries,
+) -> None:
+    UserFactory()
+    by_pk = CompiledRead(lambda pk: User.objects.filter(pk=pk), ID_PLACEHOLDER)
+    by_pk.get(1)
+
+    with django_assert_num_queries(0):
+        assert by_pk.get(2**63) is None
+        assert by_pk.all(-(2**63) - 1) == []
+        if TOGETHER:
+            assert read_together((by_pk, 10**30)) is None
+    assert list(User.objects.filter(pk=2**63)) == []  # as the ORM finds
+
+
+def test_a_compiled_read_refuses_what_it_cannot_read_as_the_orm_would() -> None:
+    with pytest.raises(ValueError, match="placeholder of its own"):
+        CompiledRead(lambda a, b: User.objects.filter(pk=a, id=b), ID_PLACEHOLDER, ID_PLACEHOLDER)
+    with pytest.raises(ValueError, match="nothing prefetched"):
+        CompiledRead(
+            lambda pk: User.objects.filter(pk=pk).prefetch_related("groups"), ID_PLACEHOLDER
+        ).all(1)
+    with pytest.raises(ValueError, match="nothing prefetched"):
+        CompiledRead(lambda pk: User.objects.filter(pk=pk).values("pk"), ID_PLACEHOLDER).all(1)
+    with pytest.raises(ValueError, match="use each value"):
+        # The value is wrapped in wildcards, so the SQL never takes it as given.
+        CompiledRead(lambda name: User.objects.filter(first_name__contains=name), "-").all("a")

@@ -94,6 +94,32 @@ def test_a_service_not_bookable_online_is_not_found(visitor, clinic) -> None:
     assert visitor.get(url).status_code == 404
 
 
+@pytest.mark.parametrize("which", ["location", "kind"])
+@pytest.mark.parametrize("pk", [987654, 2**31, 2**63, 10**30])
+def test_a_location_or_service_that_does_not_exist_is_not_found(visitor, clinic, which, pk) -> None:
+    ids = {"location": clinic["location"].pk, "kind": clinic["kind"].pk, which: pk}
+    for name in ("booking:clinicians", "booking:times"):
+        response = visitor.get(reverse(name, args=[ids["location"], ids["kind"]]))
+        assert response.status_code == 404, (name, pk)
+
+
+def test_the_pages_follow_changes_to_services_and_physiotherapists(visitor, clinic) -> None:
+    """The queries are compiled once per worker; what they find is read afresh each time."""
+    url = reverse("booking:clinicians", args=[clinic["location"].pk, clinic["kind"].pk])
+    assert "Alex Moreno" in visitor.get(url).text
+    other = UserFactory(first_name="Bea", last_name="Lind", roles=[Role.PHYSIOTHERAPIST])
+    StaffProfileFactory(user=other, display_name="Bea Lind", bookable_online=True)
+    works_every_day(other, clinic["location"])
+    assert "Bea Lind" in visitor.get(url).text
+
+    other.staff_profile.bookable_online = False
+    other.staff_profile.save()
+    assert "Bea Lind" not in visitor.get(url).text
+    clinic["kind"].online_bookable = False
+    clinic["kind"].save()
+    assert visitor.get(url).status_code == 404
+
+
 def test_any_physiotherapist_and_the_named_ones_are_offered(visitor, clinic) -> None:
     response = visitor.get(
         reverse("booking:clinicians", args=[clinic["location"].pk, clinic["kind"].pk])
