@@ -182,6 +182,20 @@ class CompiledRead:
             yield instance
 
 
+def prefetched(instance: Model, name: str, rows: list) -> None:
+    """Hands ``instance`` the rows of its related manager ``name``, read elsewhere (by a
+    :class:`CompiledRead`, say), as ``prefetch_related(name)`` hands them over
+    (``django.db.models.query.prefetch_one_level``): ``instance.<name>.all()`` then gives
+    them without a query."""
+    manager = getattr(instance, name)
+    queryset = manager.get_queryset()
+    queryset._result_cache = rows
+    queryset._prefetch_done = True
+    if not hasattr(instance, "_prefetched_objects_cache"):
+        instance._prefetched_objects_cache = {}
+    instance._prefetched_objects_cache[manager.field.remote_field.cache_name] = queryset
+
+
 def several_statements_at_once(connection: BaseDatabaseWrapper) -> bool:
     """Whether ``connection`` takes several statements in one round trip: PostgreSQL with
     psycopg's client-side binding (Django's default), where they run as one transaction."""

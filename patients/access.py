@@ -5,11 +5,18 @@ permission decorators on each view are the access decision; this keeps the fetch
 place for when that changes (for example per-location access).
 """
 
-from django.http import HttpRequest
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpRequest
+
+from clinic.compiled_queries import ID_PLACEHOLDER, CompiledRead
 
 from .models import Patient
 
+#: Every page of a patient's record reads the patient first: compiled once per worker.
+_patient = CompiledRead(lambda pk: Patient.objects.filter(pk=pk), ID_PLACEHOLDER)
+
 
 def get_patient(request: HttpRequest, pk: int) -> Patient:
-    return get_object_or_404(Patient, pk=pk)
+    patient = _patient.get(pk)
+    if patient is None:
+        raise Http404("No such patient.")
+    return patient

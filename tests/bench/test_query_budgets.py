@@ -18,10 +18,11 @@ from appointments.models import Status
 from tests.appointments.factories import AppointmentFactory
 from tests.factories import PatientFactory
 from tests.queries import statements
+from tests.treatments.factories import AssessmentFactory
 from tests.treatments.note_factories import draft_note, visit_for
 from tests.treatments.plan_factories import episode_for
 from treatments import services
-from treatments.models import ClinicalSettings
+from treatments.models import Assessment, ClinicalSettings
 
 pytestmark = pytest.mark.django_db
 
@@ -35,9 +36,12 @@ SEARCH_QUERIES = statements(4, riding=2)
 PATIENT_PAGE_QUERIES = statements(7, riding=2)
 #: A physiotherapist also sees the episodes and their latest scores.
 PATIENT_PAGE_PHYSIO_QUERIES = statements(9, riding=2)
-#: The episode page and its chart: the same however many visits and assessments.
-EPISODE_PAGE_QUERIES = statements(8, riding=2)
-EPISODE_CHART_QUERIES = statements(7, riding=2)
+#: The episode page and its chart: the session, the person, the patient, the episode, the
+#: access log, the assessments and their outcome measures, the clinical settings (when to
+#: review), the interventions, and for the page its visit notes; the same however many
+#: visits and assessments.
+EPISODE_PAGE_QUERIES = statements(10, riding=2)
+EPISODE_CHART_QUERIES = statements(9, riding=2)
 #: Session, person with profile and roles, their device (two-factor), count, two singleton
 #: checks for the menu, one page of rows.
 ADMIN_SEARCH_QUERIES = statements(7, riding=1)
@@ -103,8 +107,17 @@ def test_patient_page_for_a_physiotherapist(
 
 
 def _episode(patient, physio, visits: int):
+    """An episode with ``visits`` signed notes and a scored assessment for every three."""
     ClinicalSettings.load()
     episode = episode_for(patient, physio)
+    for n in range(visits // 3):
+        AssessmentFactory(
+            episode=episode,
+            kind=Assessment.Kind.REASSESSMENT if n else Assessment.Kind.INITIAL,
+            assessed_on=timezone.localdate() - datetime.timedelta(days=visits - 3 * n),
+            kujala=60 + n,
+            tsk11=30 - n,
+        )
     for n in range(visits):
         visit = visit_for(patient, physio, ago=datetime.timedelta(days=n + 1))
         note = draft_note(visit, episode, physio, subjective="Stairs easier.", nprs=5)
@@ -121,6 +134,9 @@ def test_episode_page_with_its_visits(
         response = physio_client.get(episode.get_absolute_url())
     assert response.status_code == 200
     assert len(response.context["notes"]) == size
+    assert len(response.context["assessments"]) == size // 3
+    # Each assessment shows its Kujala total, from the outcome measures read with it.
+    assert f'<span class="kujala-total">{60 + size // 3 - 1}</span>/100' in response.text
 
 
 @pytest.mark.parametrize("size", [SMALL, LARGE])

@@ -1,11 +1,11 @@
 """Episodes of care and their assessments: open, review, reassess, discharge."""
 
+from collections import defaultdict
 from html import escape
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
@@ -14,6 +14,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
 from clinic.audit import Action, access_logged, log_access
+from clinic.compiled_queries import ID_PLACEHOLDER, CompiledRead, prefetched
 from clinic.links import link_maker
 
 from .. import charts, reference, services
@@ -28,7 +29,7 @@ from ..forms.episodes import (
     findings_formset,
     icd10_suggestions,
 )
-from ..models import Assessment, Episode, OutcomeMeasure
+from ..models import Assessment, Episode, Intervention, OutcomeMeasure, VisitNote
 from ..progress import episode_progress
 
 
@@ -88,13 +89,47 @@ def episode_update(request: HttpRequest, patient_pk: int, pk: int) -> HttpRespon
     return render(request, "treatments/episode_form.html", context)
 
 
+# The episode page and its chart read these on every view: compiled once per worker.
+_assessments = CompiledRead(
+    lambda episode_pk: Assessment.objects.filter(episode=episode_pk).order_by("assessed_on", "pk"),
+    ID_PLACEHOLDER,
+)
+_measures = CompiledRead(
+    lambda episode_pk: OutcomeMeasure.objects.filter(assessment__episode=episode_pk).order_by(
+        "measure"
+    ),
+    ID_PLACEHOLDER,
+)
+_interventions = CompiledRead(
+    lambda plan_pk: Intervention.objects.filter(plan=plan_pk).order_by("started_on", "pk"),
+    ID_PLACEHOLDER,
+)
+_note_values = CompiledRead(
+    lambda episode_pk: VisitNote.objects.filter(episode=episode_pk).values_list(
+        "pk", "signed_at", "appointment__starts_at", "appointment__location__time_zone"
+    ),
+    ID_PLACEHOLDER,
+)
+
+
 def _episode_assessments(episode: Episode) -> list[Assessment]:
-    # The page and chart show outcome measures, not the objective findings.
-    return list(
-        episode.assessments.order_by("assessed_on", "pk").prefetch_related(
-            Prefetch("measures", queryset=OutcomeMeasure.objects.order_by("measure"))
-        )
-    )
+    """The episode's assessments with their outcome measures (the page and chart show those,
+    not the objective findings), as ``prefetch_related("measures")`` would give them."""
+    assessments = _assessments.all(episode.pk)
+    measures = defaultdict(list)
+    for measure in _measures.all(episode.pk) if assessments else ():
+        measures[measure.assessment_id].append(measure)
+    for assessment in assessments:
+        assessment.episode = episode
+        prefetched(assessment, "measures", measures[assessment.pk])
+    return assessments
+
+
+def _interventions_of(episode: Episode) -> list[Intervention]:
+    interventions = _interventions.all(episode.plan.pk)
+    for intervention in interventions:
+        intervention.plan = episode.plan
+    return interventions
 
 
 def _chart(episode: Episode, progress, interventions) -> str:
@@ -111,7 +146,7 @@ def episode_detail(request: HttpRequest, patient_pk: int, pk: int) -> HttpRespon
     with access_logged(request, Action.VIEW, episode):
         assessments = _episode_assessments(episode)
     progress = episode_progress(episode, assessments)
-    interventions = list(episode.plan.interventions.order_by("started_on", "pk"))
+    interventions = _interventions_of(episode)
     context = {
         "patient": episode.patient,
         "episode": episode,
@@ -144,20 +179,21 @@ def _note_rows(episode: Episode) -> list[SafeString]:
     zone of the visit's location) and whether it is signed, read as plain values and written
     once rather than through a timezone block, a url tag and a date filter per note."""
     note = link_maker("treatments:note", episode.patient_id)
-    values = episode.notes.values_list(
-        "pk", "signed_at", "appointment__starts_at", "appointment__location__time_zone"
-    )
+    values = _note_values.all(episode.pk)
     months = {}
+    zones = {}
     rows = []
     for pk, signed_at, starts_at, zone in values:
-        local = starts_at.astimezone(ZoneInfo(zone))
+        if zone not in zones:
+            zones[zone] = ZoneInfo(zone)
+        local = starts_at.astimezone(zones[zone])
         if local.month not in months:
             months[local.month] = escape(MONTHS_3[local.month].title())
         badge = SIGNED_BADGE if signed_at is not None else DRAFT_BADGE
         rows.append(
             mark_safe(
                 f'<li><a href="{escape(note(pk))}">{local.day} {months[local.month]} {local.year}, '
-                f"{local:%H:%M}</a>\n        {badge}</li>"
+                f"{local.hour:02}:{local.minute:02}</a>\n        {badge}</li>"
             )
         )
     return rows
@@ -169,7 +205,7 @@ def episode_chart(request: HttpRequest, patient_pk: int, pk: int) -> HttpRespons
     with access_logged(request, Action.VIEW, episode):
         assessments = _episode_assessments(episode)
     progress = episode_progress(episode, assessments)
-    interventions = episode.plan.interventions.order_by("started_on", "pk")
+    interventions = _interventions_of(episode)
     response = HttpResponse(
         _chart(episode, progress, interventions), content_type="image/svg+xml; charset=utf-8"
     )
