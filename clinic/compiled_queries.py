@@ -183,8 +183,9 @@ class CompiledRead:
 
 
 def prefetched(instance: Model, name: str, rows: list) -> None:
-    """Hands ``instance`` the rows of its related manager ``name``, read elsewhere (by a
-    :class:`CompiledRead`, say), as ``prefetch_related(name)`` hands them over
+    """Hands ``instance`` the rows of its reverse foreign key ``name`` (the manager of the
+    rows pointing at it), read elsewhere (by a :class:`CompiledRead`, say), as
+    ``prefetch_related(name)`` hands them over
     (``django.db.models.query.prefetch_one_level``): ``instance.<name>.all()`` then gives
     them without a query."""
     manager = getattr(instance, name)

@@ -176,9 +176,10 @@ def test_dry_needling_is_offered_only_with_a_certified_clinician(mornings, physi
     assert {s.clinician_id for s in found} == {certified.pk}
 
 
-def test_one_per_start_falls_back_to_a_colleague_when_a_certification_lapses(london) -> None:
-    """Any certified clinician will do: when the first in order is certified only until
-    the first Tuesday, the second Tuesday's times go to the one still certified."""
+@pytest.fixture
+def lapsing_and_lasting(london):
+    """Dry needling, and two clinicians working Tuesday mornings in London: the first in
+    name order certified until ``DAY`` only, the second still certified."""
     needling = AppointmentTypeFactory(name="Dry needling", needs_dry_needling_certification=True)
     lapsing, lasting = (
         UserFactory(first_name="Ann", last_name=last, roles=[Role.PHYSIOTHERAPIST])
@@ -189,6 +190,15 @@ def test_one_per_start_falls_back_to_a_colleague_when_a_certification_lapses(lon
                             start_time=MORNING[0], end_time=MORNING[1])  # fmt: skip
     certify_dry_needling(lapsing, on=DAY - datetime.timedelta(days=100), expires=DAY)
     certify_dry_needling(lasting, on=DAY - datetime.timedelta(days=100))
+    return needling, lapsing, lasting
+
+
+def test_one_per_start_falls_back_to_a_colleague_when_a_certification_lapses(
+    london, lapsing_and_lasting
+) -> None:
+    """Any certified clinician will do: when the first in order is certified only until
+    the first Tuesday, the second Tuesday's times go to the one still certified."""
+    needling, lapsing, lasting = lapsing_and_lasting
     next_week = DAY + datetime.timedelta(weeks=1)
 
     found = _find(needling, london, last_day=next_week, one_per_start=True)
@@ -349,19 +359,12 @@ def test_a_clinician_certified_during_the_search_is_offered_from_that_day(london
     assert _starts(found) == ALL_MORNING
 
 
-def test_a_limit_is_filled_with_the_times_of_whoever_is_still_certified(london) -> None:
+def test_a_limit_is_filled_with_the_times_of_whoever_is_still_certified(
+    london, lapsing_and_lasting
+) -> None:
     """A colleague whose certification lapses after the first Tuesday takes no later time,
     and none of the certified clinician's later times is skipped to make up for it."""
-    needling = AppointmentTypeFactory(name="Dry needling", needs_dry_needling_certification=True)
-    lapsing, lasting = (
-        UserFactory(first_name="Ann", last_name=last, roles=[Role.PHYSIOTHERAPIST])
-        for last in ("Aaronson", "Zuckerman")
-    )
-    for clinician in (lapsing, lasting):
-        WorkingHoursFactory(clinician=clinician, location=london, weekday=Weekday.TUESDAY,
-                            start_time=MORNING[0], end_time=MORNING[1])  # fmt: skip
-    certify_dry_needling(lapsing, on=DAY - datetime.timedelta(days=100), expires=DAY)
-    certify_dry_needling(lasting, on=DAY - datetime.timedelta(days=100))
+    needling, _, lasting = lapsing_and_lasting
     next_week = DAY + datetime.timedelta(weeks=1)
 
     found = _find(needling, london, last_day=DAY + datetime.timedelta(weeks=3), limit=25)

@@ -3,9 +3,10 @@
 import pytest
 from django import forms
 
-from appointments.forms import CalendarDayForm, FindSlotsForm, ListedChoiceField
-from clinic.models import Location
-from tests.factories import LocationFactory
+from appointments.forms import CalendarDayForm, FindSlotsForm, ListedChoiceField, MoveForm
+from clinic.models import Location, User
+from clinic.roles import Role
+from tests.factories import LocationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -58,10 +59,6 @@ def test_a_listed_choice_field_of_any_queryset_reads_it() -> None:
 
 
 def test_a_submitted_choice_is_read_from_the_declared_options() -> None:
-    from appointments.forms import MoveForm
-    from clinic.roles import Role
-    from tests.factories import UserFactory
-
     physio = UserFactory(first_name="Alex", roles=[Role.PHYSIOTHERAPIST])
     front_desk = UserFactory(roles=[Role.FRONT_DESK])
     location = LocationFactory()
@@ -81,11 +78,6 @@ def test_a_submitted_choice_is_read_from_the_declared_options() -> None:
 
 
 def test_a_view_can_narrow_a_declared_choice() -> None:
-    from appointments.forms import MoveForm
-    from clinic.models import User
-    from clinic.roles import Role
-    from tests.factories import UserFactory
-
     alex, bea = UserFactory.create_batch(2, roles=[Role.PHYSIOTHERAPIST])
     form = MoveForm({"clinician": str(alex.pk)}, location=LocationFactory())
     form.fields["clinician"].queryset = User.objects.filter(pk=bea.pk)

@@ -12,8 +12,10 @@ from appointments.models import (
     APPOINTMENT_NOT_TOO_LONG,
     LONGEST_APPOINTMENT,
     Appointment,
+    PracticeSettings,
     Weekday,
 )
+from treatments.models import ClinicalSettings
 
 from .factories import AppointmentFactory, AppointmentTypeFactory
 from .scheduling import at, day_ahead
@@ -149,9 +151,6 @@ def test_the_database_refuses_an_appointment_type_longer_than_eight_hours() -> N
 
 
 def test_the_practice_settings_are_made_once_and_read_afresh(django_assert_num_queries) -> None:
-    from appointments.models import PracticeSettings
-    from treatments.models import ClinicalSettings
-
     PracticeSettings.objects.all().delete()
     made = PracticeSettings.load()
     assert PracticeSettings.objects.get().pk == made.pk == 1

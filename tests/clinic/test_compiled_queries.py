@@ -7,8 +7,14 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from clinic.compiled_queries import ID_PLACEHOLDER, CompiledInsert, CompiledRead, read_together
-from clinic.models import AccessEvent, Action, Outcome, User
+from clinic.compiled_queries import (
+    ID_PLACEHOLDER,
+    SECOND_ID_PLACEHOLDER,
+    CompiledInsert,
+    CompiledRead,
+    read_together,
+)
+from clinic.models import AccessEvent, Action, Outcome, StaffProfile, User
 from tests.factories import UserFactory
 from tests.queries import TOGETHER, one_at_a_time_only, together_only
 
@@ -151,9 +157,6 @@ def test_a_compiled_read_must_use_its_value_exactly_once() -> None:
 def test_a_compiled_read_with_several_values_finds_every_row_the_orm_finds(
     django_assert_num_queries,
 ) -> None:
-    from clinic.compiled_queries import SECOND_ID_PLACEHOLDER
-    from clinic.models import StaffProfile
-
     people = [UserFactory(first_name=name, last_name="Sharp") for name in ("Cy", "Ann", "Bo")]
     StaffProfile.objects.create(user=people[0], display_name="Dr Cy Sharp")
     UserFactory(first_name="Dee", last_name="Other")
