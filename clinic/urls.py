@@ -10,13 +10,6 @@ from . import views, views_audit
 
 handler403 = "clinic.views.permission_denied"
 
-admin.site.site_header = f"{settings.PRACTICE_NAME} — practice maintenance"
-admin.site.site_title = settings.PRACTICE_NAME
-admin.site.index_title = "Practice maintenance"
-# The index page lists every model; repeating that list beside every page costs more than
-# the patient search it sits next to.
-admin.site.enable_nav_sidebar = False
-
 auth_patterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", two_factor_not_required(auth_views.LogoutView.as_view()), name="logout"),

@@ -1,3 +1,5 @@
+from typing import NamedTuple
+
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import ValidationError
@@ -24,6 +26,14 @@ class ArchivedFilter(admin.SimpleListFilter):
         if self.value() == "archived":
             return queryset.archived()
         return queryset
+
+
+class _Found(NamedTuple):
+    """What a search of the patient list found: how many rows it lists, and whether more
+    than ``COUNT_CAP`` matched."""
+
+    count: int
+    more: bool
 
 
 @admin.register(Patient)
@@ -64,24 +74,31 @@ class PatientAdmin(admin.ModelAdmin):
         return super().get_ordering(request)
 
     def get_search_results(self, request, queryset, search_term):
-        """The registry's own search (trigram-indexed on PostgreSQL), cut at ``COUNT_CAP``
-        matches: the list then orders, counts and pages at most that many, whatever the
-        size of the registry (``changelist_view`` says when the search needs narrowing)."""
+        """The registry's own search (trigram-indexed on PostgreSQL), read once as the ids of
+        at most ``COUNT_CAP`` matches: the list then orders and pages those rows by their
+        primary key, and neither counts nor searches again (``get_paginator`` takes the
+        number, ``changelist_view`` says when the search needs narrowing)."""
         if not search_term:
             return queryset, False
-        found = queryset.search(search_term).order_by()
-        request.patient_search = found  # with the list's filters, for changelist_view
-        return queryset.filter(pk__in=found.values("pk")[:COUNT_CAP]), False
+        found = queryset.search(search_term).order_by().values_list("pk", flat=True)
+        ids = list(found[: COUNT_CAP + 1])
+        request.patient_search = _Found(count=min(len(ids), COUNT_CAP), more=len(ids) > COUNT_CAP)
+        return queryset.filter(pk__in=found[:COUNT_CAP]), False
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        paginator = super().get_paginator(
+            request, queryset, per_page, orphans, allow_empty_first_page
+        )
+        found = getattr(request, "patient_search", None)
+        if found is not None:
+            paginator.count = found.count  # known from the search: no COUNT query
+        return paginator
 
     def changelist_view(self, request, extra_context=None):
         response = super().changelist_view(request, extra_context)
         changelist = getattr(response, "context_data", {}).get("cl")
-        if (
-            changelist is not None
-            and changelist.query
-            and changelist.result_count >= COUNT_CAP
-            and request.patient_search[COUNT_CAP : COUNT_CAP + 1].exists()
-        ):
+        found = getattr(request, "patient_search", None)
+        if changelist is not None and found is not None and found.more:
             self.message_user(
                 request,
                 f"More than {COUNT_CAP} patients match “{changelist.query}”: the list "

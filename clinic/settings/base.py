@@ -17,7 +17,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "clinic.admin_site.PracticeAdminConfig",  # django.contrib.admin, as the practice's site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

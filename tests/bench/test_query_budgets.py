@@ -42,9 +42,9 @@ PATIENT_PAGE_PHYSIO_QUERIES = statements(9, riding=2)
 #: visits and assessments.
 EPISODE_PAGE_QUERIES = statements(10, riding=2)
 EPISODE_CHART_QUERIES = statements(9, riding=2)
-#: Session, person with profile and roles, their device (two-factor), count, two singleton
-#: checks for the menu, one page of rows.
-ADMIN_SEARCH_QUERIES = statements(7, riding=1)
+#: Session, person with profile and roles, their device (two-factor), the ids of the matches
+#: (which also count them), one page of rows. No menu of every model is built for it.
+ADMIN_SEARCH_QUERIES = statements(5, riding=1)
 
 
 def _registry(size: int) -> None:

@@ -376,3 +376,64 @@ def test_admin_patient_rows_carry_a_labelled_selection_box(manager_client, patie
         f'class="action-select" aria-label="Select this object for an action - {patient}">'
     ) in page
     assert 'id="action-toggle"' in page
+
+
+def test_admin_patient_rows_are_written_as_django_writes_them(manager_client) -> None:
+    from django.contrib.admin.templatetags.admin_list import results
+    from django.utils import timezone
+
+    from patients.templatetags.patient_admin import _row_writer, patient_result_list
+
+    PatientFactory(first_name="Ann", last_name="O'Brien <b>&", phone="")
+    PatientFactory(first_name='Bea "B"', last_name="O'Brien", archived_at=timezone.now())
+    PatientFactory(first_name="Cal", last_name="O'Brien", phone="+447911123456")
+    url = reverse("admin:patients_patient_changelist")
+
+    for query in [{"q": "o'brien"}, {"q": "o'brien", "status": "active", "o": "2.-3"}, {}]:
+        response = manager_client.get(url, query)
+        changelist = response.context["cl"]
+        assert _row_writer(changelist) is not None  # written here, not Django's own
+        ours = [[str(cell) for cell in row] for row in patient_result_list(changelist)["results"]]
+        djangos = [[str(cell) for cell in row] for row in results(changelist)]
+        assert ours == djangos and ours, query
+        page = response.content.decode()
+        assert all("".join(row) in page for row in ours)
+
+
+def test_admin_patient_row_links_keep_the_search_and_filters(manager_client, patient) -> None:
+    url = reverse("admin:patients_patient_changelist")
+    page = manager_client.get(url, {"q": "wright", "status": "active"}).content.decode()
+
+    change = reverse("admin:patients_patient_change", args=[patient.pk])
+    assert f'<a href="{change}?_changelist_filters=q%3Dwright%26status%3Dactive">' in page
+
+
+def test_admin_patient_list_in_a_popup_picks_the_patient_as_django_does(
+    manager_client, patient
+) -> None:
+    url = reverse("admin:patients_patient_changelist")
+    page = manager_client.get(url, {"_popup": "1", "_to_field": "id"}).content.decode()
+
+    assert f'data-popup-opener="{patient.pk}"' in page
+
+
+def test_admin_patient_search_pages_through_its_matches(manager_client) -> None:
+    for n in range(30):
+        PatientFactory(first_name=f"Ann{n:02d}", last_name="Smith")
+    url = reverse("admin:patients_patient_changelist")
+
+    second = manager_client.get(url, {"q": "smith", "p": "2"})
+
+    assert second.context["cl"].result_count == 30
+    assert [p.first_name for p in second.context["cl"].result_list] == [
+        f"Ann{n:02d}" for n in range(25, 30)
+    ]
+    assert "Ann29" in second.content.decode()
+
+
+def test_admin_index_lists_the_models_a_manager_maintains(manager_client) -> None:
+    page = manager_client.get(reverse("admin:index")).content.decode()
+
+    assert reverse("admin:patients_patient_changelist") in page
+    assert reverse("admin:appointments_practicesettings_changelist") in page
+    assert manager_client.get(reverse("admin:app_list", args=["patients"])).status_code == 200
