@@ -4,7 +4,7 @@ from typing import NamedTuple
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import EmptyResultSet, ValidationError
 from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -113,16 +113,42 @@ def _patient_page(patients, query: str, page_number: int) -> tuple[Page, bool, b
     found is shown, in name order, with a request for more letters. A plain list that long is
     ``capped``: it pages through the first ``SEARCH_COUNT_CAP`` in name order."""
     found = patients.order_by() if query else patients
-    rows = [
-        PatientRow(*values)
-        for values in found.values_list("pk", *PatientRow._fields[1:])[: SEARCH_COUNT_CAP + 1]
-    ]
-    capped = len(rows) > SEARCH_COUNT_CAP
+    first_page = min(PAGE_SIZE, SEARCH_COUNT_CAP)
+    rows, count = _read_rows(
+        found.values_list("pk", *PatientRow._fields[1:])[: SEARCH_COUNT_CAP + 1],
+        enough=first_page if query else None,
+    )
+    capped = count > SEARCH_COUNT_CAP
     broad = capped and bool(query)
-    rows = rows[: min(PAGE_SIZE, SEARCH_COUNT_CAP) if broad else SEARCH_COUNT_CAP]
+    rows = rows[: first_page if broad else SEARCH_COUNT_CAP]
     if query:
         rows.sort(key=PatientRow.name_key)
     return Paginator(rows, PAGE_SIZE).get_page(1 if broad else page_number), capped, broad
+
+
+def _read_rows(queryset, enough: int | None) -> tuple[list[PatientRow], int]:
+    """The rows of a ``values_list()`` sliced at ``SEARCH_COUNT_CAP + 1``, and how many it
+    found. Where the database says how many before they are read (PostgreSQL), a search
+    finding more than ``SEARCH_COUNT_CAP`` reads just ``enough`` of them into Python: the
+    rest only told it that the search was broad."""
+    compiler = queryset.query.get_compiler(queryset.db)
+    try:
+        sql, params = compiler.as_sql()
+    except EmptyResultSet:  # nothing can match (an invalid search): no query
+        return [], 0
+    with compiler.connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        count = cursor.rowcount  # -1 where the database cannot tell before reading (SQLite)
+        broad = enough is not None and count > SEARCH_COUNT_CAP
+        rows = cursor.fetchmany(enough) if broad else cursor.fetchall()
+    if count < 0:
+        count = len(rows)
+    converters = compiler.get_converters(
+        [column[0] for column in compiler.select[: compiler.col_count]]
+    )
+    if converters:
+        rows = compiler.apply_converters(rows, converters)
+    return [PatientRow(*row) for row in rows], count
 
 
 @permission_required("patients.add_patient", raise_exception=True)

@@ -373,6 +373,34 @@ def test_a_search_matching_too_many_shows_a_handful_and_asks_for_more(
     assert "Page 1 of" not in page
 
 
+def test_a_broad_search_shows_its_first_page_in_name_order_and_logs_the_search(
+    front_desk_client, db, monkeypatch
+) -> None:
+    from django.db import connection
+
+    from clinic.models import AccessEvent
+    from patients.models import Patient
+    from patients.views import PatientRow, _read_rows
+
+    monkeypatch.setattr("patients.views.SEARCH_COUNT_CAP", 3)
+    monkeypatch.setattr("patients.views.PAGE_SIZE", 2)
+    for first in ["Eve", "Dee", "Cal", "Bea", "Ann"]:
+        PatientFactory(first_name=first, last_name="Smith")
+
+    response = front_desk_client.get(LIST, {"q": "smi"}, headers={"HX-Request": "true"})
+
+    shown = _names(response)
+    assert len(shown) == 2 and shown == sorted(shown)
+    assert "More than 3 patients match “smi”: these are 2 of them." in response.content.decode()
+    assert AccessEvent.objects.filter(action="search", object_type="patients.patient").count() == 1
+    # Where the database tells how many it found before they are read, the rest are not.
+    found = Patient.objects.search("smi").values_list("pk", *PatientRow._fields[1:])[:4]
+    rows, count = _read_rows(found, enough=2)
+    assert count == 4
+    assert len(rows) == (2 if connection.vendor == "postgresql" else 4)
+    assert all(isinstance(row.date_of_birth, datetime.date) for row in rows)
+
+
 def test_a_search_within_the_cap_lists_every_match_in_name_order(
     front_desk_client, db, monkeypatch
 ) -> None:
