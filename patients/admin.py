@@ -74,10 +74,11 @@ class PatientAdmin(admin.ModelAdmin):
         return super().get_ordering(request)
 
     def get_search_results(self, request, queryset, search_term):
-        """The registry's own search (trigram-indexed on PostgreSQL), read once as the ids of
-        at most ``COUNT_CAP`` matches: the list then orders and pages those rows by their
-        primary key, and neither counts nor searches again (``get_paginator`` takes the
-        number, ``changelist_view`` says when the search needs narrowing)."""
+        """The registry's own search (trigram-indexed on PostgreSQL), cut at ``COUNT_CAP``
+        matches. Their ids are read first, which counts them (``get_paginator`` takes the
+        number, ``changelist_view`` says when the search needs narrowing); the list then
+        orders and pages at most that many, with the search as its subquery (a list of 500
+        ids as values costs more to send than searching again)."""
         if not search_term:
             return queryset, False
         found = queryset.search(search_term).order_by().values_list("pk", flat=True)
