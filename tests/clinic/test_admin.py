@@ -1,11 +1,14 @@
 import pytest
+from django.contrib.admin.templatetags.admin_list import results
 from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from clinic.models import Location, Room, StaffProfile, User
 from clinic.roles import Role
 from patients.models import Patient
+from patients.templatetags.patient_admin import _row_writer, patient_result_list
 from tests.factories import LocationFactory, PatientFactory, RoomFactory, UserFactory
 
 NEW_PASSWORD = "a long and unguessable passphrase"
@@ -348,8 +351,6 @@ def test_admin_patient_search_within_the_cap_lists_all_in_name_order(
 def test_admin_patient_search_says_the_cap_was_reached_only_for_the_filtered_list(
     manager_client, monkeypatch
 ) -> None:
-    from django.utils import timezone
-
     monkeypatch.setattr("patients.admin.COUNT_CAP", 3)
     for first in ["Cal", "Ann", "Bea"]:
         PatientFactory(first_name=first, last_name="Smith")
@@ -379,11 +380,6 @@ def test_admin_patient_rows_carry_a_labelled_selection_box(manager_client, patie
 
 
 def test_admin_patient_rows_are_written_as_django_writes_them(manager_client) -> None:
-    from django.contrib.admin.templatetags.admin_list import results
-    from django.utils import timezone
-
-    from patients.templatetags.patient_admin import _row_writer, patient_result_list
-
     PatientFactory(first_name="Ann", last_name="O'Brien <b>&", phone="")
     PatientFactory(first_name='Bea "B"', last_name="O'Brien", archived_at=timezone.now())
     PatientFactory(first_name="Cal", last_name="O'Brien", phone="+447911123456")

@@ -2,10 +2,13 @@ import datetime
 
 import pytest
 from django.contrib.messages import get_messages
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic.models import AccessEvent
 from patients.models import Patient
+from patients.views import PatientRow, _read_rows
 from tests.factories import PatientFactory
 
 LIST = reverse("patients:list")
@@ -376,12 +379,6 @@ def test_a_search_matching_too_many_shows_a_handful_and_asks_for_more(
 def test_a_broad_search_shows_its_first_page_in_name_order_and_logs_the_search(
     front_desk_client, db, monkeypatch
 ) -> None:
-    from django.db import connection
-
-    from clinic.models import AccessEvent
-    from patients.models import Patient
-    from patients.views import PatientRow, _read_rows
-
     monkeypatch.setattr("patients.views.SEARCH_COUNT_CAP", 3)
     monkeypatch.setattr("patients.views.PAGE_SIZE", 2)
     for first in ["Eve", "Dee", "Cal", "Bea", "Ann"]:
