@@ -62,7 +62,8 @@ def _row_writer(cl):
     head, _, tail = escape(link).partition(str(_MARK))  # the path's id comes first
 
     def text(value) -> str:
-        return escape(str(value)) if value not in (None, "") and str(value).strip() else empty
+        value = "" if value is None else str(value)
+        return escape(value) if value.strip() else empty
 
     cells = {
         "action_checkbox": lambda p: (
@@ -73,8 +74,7 @@ def _row_writer(cl):
             f"{text(model_admin.patient(p))}</a></th>"
         ),
         "date_of_birth": lambda p: (
-            f'<td class="field-date_of_birth nowrap">'
-            f"{text(formats.localize(p.date_of_birth)) if p.date_of_birth else empty}</td>"
+            f'<td class="field-date_of_birth nowrap">{text(formats.localize(p.date_of_birth))}</td>'
         ),
         "phone": lambda p: f'<td class="field-phone">{text(p.phone)}</td>',
         "status": lambda p: f'<td class="field-status">{text(model_admin.status(p))}</td>',
