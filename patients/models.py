@@ -49,33 +49,40 @@ class PatientQuerySet(models.QuerySet):
         """Patients matching every word of ``query``: a name part, a date of birth, a phone
         number or an e-mail address. Trigram indexes serve the name, phone and e-mail parts:
         GIN indexes on PostgreSQL (migration 0002), a full-text table on SQLite (0006)."""
-        query = (query or "").strip()
-        if parse_date_query(query) is None and _PHONE_WITH_SPACES.fullmatch(query):
-            # "+44 7911 123456" is one phone number, not three words to match one by one.
-            terms = ["".join(query.split())]
-        else:
-            terms = query.split()
-        terms = terms[:6]
+        words = search_words(query)
         qs = self
-        for term in terms:
-            qs = qs.filter(_term_filter(term))
-        phrases = [phrase for phrase in map(_sqlite_phrase, terms) if phrase]
+        for word in words:
+            qs = qs.filter(_term_filter(word))
+        phrases = sqlite_phrases(words)
         if phrases and connections[self.db].vendor == "sqlite":
             # The table finds rows holding every word's trigrams; the filters above decide.
-            qs = qs.filter(pk__in=RawSQL(_SQLITE_SEARCH, [" AND ".join(phrases)]))
+            qs = qs.filter(pk__in=RawSQL(SQLITE_SEARCH, [phrases]))
         return qs
 
 
-_SQLITE_SEARCH = "SELECT rowid FROM patient_search WHERE patient_search MATCH %s"
+SQLITE_SEARCH = "SELECT rowid FROM patient_search WHERE patient_search MATCH %s"
+
+
+def search_words(query: str) -> list[str]:
+    """The words of a search, each matched on its own (at most six)."""
+    query = (query or "").strip()
+    if parse_date_query(query) is None and _PHONE_WITH_SPACES.fullmatch(query):
+        # "+44 7911 123456" is one phone number, not three words to match one by one.
+        return ["".join(query.split())]
+    return query.split()[:6]
+
+
+def term_lookup(term: str) -> tuple[str, datetime.date | str]:
+    """The lookup a word of a search is matched with, and the value it looks for."""
+    date = parse_date_query(term)
+    if date is not None:
+        return "date_of_birth", date
+    column, text = _term_text(term)
+    return f"{column}__{'icontains' if column == 'email' else 'contains'}", text
 
 
 def _term_filter(term: str) -> models.Q:
-    date = parse_date_query(term)
-    if date is not None:
-        return models.Q(date_of_birth=date)
-    column, text = _term_text(term)
-    lookup = "icontains" if column == "email" else "contains"
-    return models.Q(**{f"{column}__{lookup}": text})
+    return models.Q(term_lookup(term))
 
 
 def _term_text(term: str) -> tuple[str, str]:
@@ -87,6 +94,11 @@ def _term_text(term: str) -> tuple[str, str]:
         # "07700…" typed nationally still finds "+447700…" stored in E.164 form.
         return "phone", digits.lstrip("0") or digits
     return "search_name", fold(term)
+
+
+def sqlite_phrases(words: list[str]) -> str:
+    """The full-text query on SQLite for the words it can serve ("" for none)."""
+    return " AND ".join(phrase for phrase in map(_sqlite_phrase, words) if phrase)
 
 
 def _sqlite_phrase(term: str) -> str | None:

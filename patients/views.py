@@ -4,8 +4,9 @@ from typing import NamedTuple
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import EmptyResultSet, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
@@ -22,29 +23,28 @@ from .access import get_patient
 from .fhir_views import can_export_fhir
 from .forms import PatientForm, PatientSearchForm
 from .models import Patient, fold
+from .search import CompiledSearch, Statement
 
 PAGE_SIZE = 25
-#: A search matching more patients than this shows a first handful and asks for more.
-SEARCH_COUNT_CAP = COUNT_CAP
+#: A search matching more patients than this shows its first page and asks for more
+#: letters: four pages is as far as anyone reads a search's matches.
+SEARCH_COUNT_CAP = 100
+#: The plain list (no search) pages through this many patients in name order.
+LIST_COUNT_CAP = COUNT_CAP
 
 
 @permission_required("patients.view_patient", raise_exception=True)
 def patient_list(request: HttpRequest) -> HttpResponse:
     form = PatientSearchForm(request.GET)
-    patients = Patient.objects.none()
     query, status, page_number = "", "active", 1
-    if form.is_valid():
+    valid = form.is_valid()
+    if valid:
         query = form.cleaned_data["q"]
         status = form.cleaned_data["status"] or "active"
         page_number = form.cleaned_data["page"] or 1
-        patients = {
-            "active": Patient.objects.active(),
-            "archived": Patient.objects.archived(),
-            "all": Patient.objects.all(),
-        }[status].search(query)
     action = Action.SEARCH if query else Action.LIST
     with access_logged(request, action, object_type="patients.patient"):
-        page, capped, broad = _patient_page(patients, query, page_number)
+        page, capped, broad = _patient_page(status, query, page_number, valid)
     context = {
         "form": form,
         "page": page,
@@ -54,6 +54,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         "capped": capped,
         "broad": broad,
         "search_cap": SEARCH_COUNT_CAP,
+        "list_cap": LIST_COUNT_CAP,
     }
     template = "patients/_patient_results.html" if request.htmx else "patients/patient_list.html"
     return render(request, template, context)
@@ -105,50 +106,72 @@ class PatientRow(NamedTuple):
         return (fold(self.last_name), fold(self.first_name), self.pk)
 
 
-def _patient_page(patients, query: str, page_number: int) -> tuple[Page, bool, bool]:
-    """A page of ``patients`` in name order, in one query whatever their number: the
-    values of up to ``SEARCH_COUNT_CAP + 1`` of them (in name order for a plain list; as
-    the indexes find them for a search, then sorted here). More matches than that for a
-    search (a fragment such as "son" among 100,000 patients) is ``broad``: the first page
-    found is shown, in name order, with a request for more letters. A plain list that long is
-    ``capped``: it pages through the first ``SEARCH_COUNT_CAP`` in name order."""
-    found = patients.order_by() if query else patients
-    first_page = min(PAGE_SIZE, SEARCH_COUNT_CAP)
-    rows, count = _read_rows(
-        found.values_list("pk", *PatientRow._fields[1:])[: SEARCH_COUNT_CAP + 1],
-        enough=first_page if query else None,
-    )
-    capped = count > SEARCH_COUNT_CAP
+def _patients(status: str) -> QuerySet:
+    """The patients a list shows: ``active``, ``archived`` or ``all``."""
+    return getattr(Patient.objects, status)()
+
+
+_COLUMNS = ("pk", *PatientRow._fields[1:])
+_SEARCH = CompiledSearch(_patients, _COLUMNS)
+
+
+def _patient_page(
+    status: str, query: str, page_number: int, valid: bool = True
+) -> tuple[Page, bool, bool]:
+    """A page of patients in name order, in one query whatever their number: the values
+    of up to ``cap + 1`` of them (in name order for a plain list; as the indexes find them
+    for a search, then sorted here). More than ``SEARCH_COUNT_CAP`` matches for a search (a
+    fragment such as "son" among 100,000 patients) is ``broad``: the first page found is
+    shown, in name order, with a request for more letters. A plain list longer than
+    ``LIST_COUNT_CAP`` is ``capped``: it pages through the first of them in name order. An
+    invalid search (``valid`` false) finds nobody, without a query."""
+    cap = SEARCH_COUNT_CAP if query else LIST_COUNT_CAP
+    first_page = min(PAGE_SIZE, cap)
+    if not valid:
+        rows, count = [], 0
+    elif query:
+        rows, count = _read_rows(_SEARCH.statement(status, query), cap, enough=first_page)
+    else:
+        rows, count = _read_rows(Statement.of(_patients(status).values_list(*_COLUMNS)), cap)
+    capped = count > cap
     broad = capped and bool(query)
-    rows = rows[: first_page if broad else SEARCH_COUNT_CAP]
+    rows = rows[: first_page if broad else cap]
     if query:
         rows.sort(key=PatientRow.name_key)
     return Paginator(rows, PAGE_SIZE).get_page(1 if broad else page_number), capped, broad
 
 
-def _read_rows(queryset, enough: int | None) -> tuple[list[PatientRow], int]:
-    """The rows of a ``values_list()`` sliced at ``SEARCH_COUNT_CAP + 1``, and how many it
-    found. Where the database says how many before they are read (PostgreSQL), a search
-    finding more than ``SEARCH_COUNT_CAP`` reads just ``enough`` of them into Python: the
-    rest only told it that the search was broad."""
-    compiler = queryset.query.get_compiler(queryset.db)
-    try:
-        sql, params = compiler.as_sql()
-    except EmptyResultSet:  # nothing can match (an invalid search): no query
-        return [], 0
-    with compiler.connection.cursor() as cursor:
-        cursor.execute(sql, params)
+def _read_rows(
+    statement: Statement, cap: int, enough: int | None = None
+) -> tuple[list[PatientRow], int]:
+    """The rows of ``statement`` (the list's columns), up to ``cap + 1`` of them, and how
+    many it found.
+
+    A search (``enough`` given) is read in the order its indexes find the rows, and on
+    PostgreSQL it is planned to find them all: cut at a small ``cap``, the planner would
+    rather scan the whole table hoping to meet enough matches early (a fence the planner does
+    not see through, ``MATERIALIZED``, keeps it on the indexes; the cut still stops the
+    reading). Where the database says how many rows it found before they are read
+    (PostgreSQL), a search finding more than ``cap`` reads just ``enough`` of them into
+    Python: the rest only told it that the search was broad."""
+    with statement.connection.cursor() as cursor:
+        cursor.execute(limited_sql(statement, cap, search=enough is not None), statement.params)
         count = cursor.rowcount  # -1 where the database cannot tell before reading (SQLite)
-        broad = enough is not None and count > SEARCH_COUNT_CAP
+        broad = enough is not None and count > cap
         rows = cursor.fetchmany(enough) if broad else cursor.fetchall()
     if count < 0:
         count = len(rows)
-    converters = compiler.get_converters(
-        [column[0] for column in compiler.select[: compiler.col_count]]
-    )
-    if converters:
-        rows = compiler.apply_converters(rows, converters)
+    if statement.converters:
+        rows = statement.compiler.apply_converters(rows, statement.converters)
     return [PatientRow(*row) for row in rows], count
+
+
+def limited_sql(statement: Statement, cap: int, search: bool) -> str:
+    """``statement``'s SQL cut after ``cap + 1`` rows; for a search on PostgreSQL, behind
+    the planner's fence (see ``_read_rows``)."""
+    if search and statement.connection.vendor == "postgresql":
+        return f"WITH found AS MATERIALIZED ({statement.sql}) SELECT * FROM found LIMIT {cap + 1:d}"
+    return f"{statement.sql} LIMIT {cap + 1:d}"
 
 
 @permission_required("patients.add_patient", raise_exception=True)

@@ -12,9 +12,9 @@ from appointments.availability import find_free_slots
 from appointments.models import Appointment, AppointmentType, local_day_bounds
 from bench.dataset import Size, dataset_build
 from clinic.models import Location, User
-from clinic.pagination import COUNT_CAP
 from patients.models import Patient
-from patients.views import PatientRow
+from patients.search import Statement
+from patients.views import _COLUMNS, _SEARCH, LIST_COUNT_CAP, SEARCH_COUNT_CAP, limited_sql
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -109,8 +109,17 @@ def test_patient_search_uses_an_index(dataset, kind: str) -> None:
 
     assert someone in found or kind == "name fragment"
     assert scans_of(found.all()[:PAGE]) == set()
-    # What the patient list runs: the values of up to 501 matches, in no particular order.
-    assert scans_of(found.order_by().values_list(*PatientRow._fields)[: COUNT_CAP + 1]) == set()
+    # What the patient list runs: the values of up to 101 matches, in no particular order.
+    statement = _SEARCH.statement("active", query)
+    sql = limited_sql(statement, SEARCH_COUNT_CAP, search=True)
+    assert seq_scans(plan_of(sql, statement.params)) == set()
+
+
+def test_the_patient_list_pages_in_name_order_by_index(dataset) -> None:
+    statement = Statement.of(Patient.objects.active().values_list(*_COLUMNS))
+    plan = plan_of(limited_sql(statement, LIST_COUNT_CAP, search=False))
+
+    assert seq_scans(plan) == set()
 
 
 def test_the_availability_query_reads_appointments_by_index(flagship) -> None:
