@@ -9,10 +9,19 @@ converters, and builds the model instances exactly as a queryset would
 (``django.db.models.query.ModelIterable``), or the tuples of a ``values_list()``; a
 :class:`CompiledInsert` keeps the ORM's INSERT and prepares each value as ``Model.save()``
 would. The SQL is still the ORM's own, for whichever database is configured.
+
+On PostgreSQL a read is also prepared, once per connection (``PREPARE``, sent in the same
+round trip as its first run): PostgreSQL then parses it once and, after a few runs, plans
+it once, where otherwise it would do both on every request. Every compiled read looks rows
+up by key (ids and strings compared for equality), whose plans do not depend on the values.
 """
 
+import itertools
+import re
 import threading
+import weakref
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +39,11 @@ SECOND_ID_PLACEHOLDER = -7_654_322
 KEY_PLACEHOLDER = "compiled-read-placeholder"
 
 _LARGEST_INTEGER = 2**63 - 1
+
+_names = itertools.count(1)
+#: Per database session (the driver's connection object): the name each read is prepared
+#: under there, once it is.
+_prepared: "weakref.WeakKeyDictionary[Any, dict[int, str]]" = weakref.WeakKeyDictionary()
 
 
 def _beyond_any_column(values: tuple) -> bool:
@@ -55,6 +69,8 @@ class _Compiled:
     init_list: list[str]
     related: list
     annotations: dict[str, int]
+    #: The SQL with PostgreSQL's numbered parameters ($1, $2…) for ``PREPARE``.
+    numbered: str = ""
 
     def with_values(self, values: tuple) -> list:
         params = list(self.params)
@@ -77,6 +93,7 @@ class CompiledRead:
         self.build = build
         self.placeholders = placeholders
         self.for_write = for_write
+        self.number = next(_names)
         if len(set(self.placeholders)) != len(self.placeholders):
             raise ValueError("Each value needs a placeholder of its own.")
         self._local = threading.local()
@@ -129,6 +146,7 @@ class CompiledRead:
             init_list=[],
             related=[],
             annotations={},
+            numbered=_numbered(sql),
         )
         info = compiler.klass_info
         if queryset._iterable_class is ModelIterable:
@@ -149,8 +167,8 @@ class CompiledRead:
         compiled = self._compiled(alias)
         if _beyond_any_column(values):
             return compiled, alias, []
-        with compiled.compiler.connection.cursor() as cursor:
-            cursor.execute(compiled.sql, compiled.with_values(values))
+        connection = compiled.compiler.connection
+        with _run([(self, compiled, values)], connection) as cursor:
             return compiled, alias, cursor.fetchall()
 
     def all(self, *values: Any) -> list:
@@ -216,16 +234,67 @@ def read_together(*reads: tuple) -> list | None:
     if any(_beyond_any_column(tuple(values)) for _, *values in reads):
         return None
     compiled = [(read, read._compiled(connection.alias), tuple(values)) for read, *values in reads]
-    sql = "; ".join(each.sql for _, each, _ in compiled)
-    params = [param for _, each, values in compiled for param in each.with_values(values)]
     found = []
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    with _run(compiled, connection) as cursor:
         for index, (read, each, values) in enumerate(compiled):
             if index:
                 cursor.nextset()
             found.append(read._one(each, connection.alias, values, cursor.fetchall()))
     return found
+
+
+_PLACEHOLDER = re.compile(r"%[%s]")
+
+
+def _numbered(sql: str) -> str:
+    """``sql`` with its placeholders (``%s``) numbered as ``PREPARE`` takes them ($1, $2…);
+    a literal percent sign stays written as the driver reads it (``%%``)."""
+    numbers = itertools.count(1)
+    return _PLACEHOLDER.sub(lambda m: m[0] if m[0] == "%%" else f"${next(numbers)}", sql)
+
+
+@contextmanager
+def _run(reads: list[tuple], connection: BaseDatabaseWrapper) -> Iterator:
+    """Runs each ``(read, compiled, values)`` in one round trip, and yields the cursor at the
+    first read's rows (``nextset()`` moves to the next read's). Where the database takes
+    several statements at once (PostgreSQL), each read runs as a prepared statement, prepared
+    in the same round trip the first time it runs on the connection."""
+    if not several_statements_at_once(connection):
+        [(read, compiled, values)] = reads
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, compiled.with_values(values))
+            yield cursor
+        return
+    with connection.cursor() as cursor:  # connects, so that the session below is current
+        names = _prepared.setdefault(connection.connection, {})
+        fresh: dict[int, tuple[str, _Compiled]] = {}
+        for read, compiled, _ in reads:
+            if read.number not in names and read.number not in fresh:
+                # A name never used on any connection: whatever an earlier, failed run left
+                # prepared cannot be in the way.
+                fresh[read.number] = (f"clinic_read_{read.number}_{next(_attempts)}", compiled)
+        statements = [f"PREPARE {name} AS {compiled.numbered}" for name, compiled in fresh.values()]
+        params = []
+        for read, compiled, values in reads:
+            given = compiled.with_values(values)
+            name = names[read.number] if read.number in names else fresh[read.number][0]
+            statements.append(
+                f"EXECUTE {name}({', '.join(['%s'] * len(given))})" if given else f"EXECUTE {name}"
+            )
+            params.extend(given)
+        try:
+            cursor.execute("; ".join(statements), params)
+        except Exception:
+            for read, _, _ in reads:  # prepared afresh the next time
+                names.pop(read.number, None)
+            raise
+        names.update((number, name) for number, (name, _) in fresh.items())
+        for _ in fresh:  # on past the PREPAREs' (empty) results
+            cursor.nextset()
+        yield cursor
+
+
+_attempts = itertools.count(1)
 
 
 class CompiledInsert:

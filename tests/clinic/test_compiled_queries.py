@@ -4,7 +4,8 @@ import datetime
 import threading
 
 import pytest
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from clinic.compiled_queries import (
@@ -12,6 +13,7 @@ from clinic.compiled_queries import (
     SECOND_ID_PLACEHOLDER,
     CompiledInsert,
     CompiledRead,
+    _numbered,
     read_together,
 )
 from clinic.models import AccessEvent, Action, Outcome, StaffProfile, User
@@ -234,3 +236,44 @@ def test_a_compiled_read_refuses_what_it_cannot_read_as_the_orm_would() -> None:
     with pytest.raises(ValueError, match="use each value"):
         # The value is wrapped in wildcards, so the SQL never takes it as given.
         CompiledRead(lambda name: User.objects.filter(first_name__contains=name), "-").all("a")
+
+
+def test_placeholders_are_numbered_for_prepare_and_literal_percent_signs_kept() -> None:
+    sql = "SELECT 1 FROM t WHERE a = %s AND b LIKE '%%s%%' AND c = %s"
+
+    assert _numbered(sql) == "SELECT 1 FROM t WHERE a = $1 AND b LIKE '%%s%%' AND c = $2"
+
+
+@together_only
+def test_a_read_is_prepared_once_per_connection() -> None:
+    user = UserFactory(first_name="Bo%b's")
+    by_pk = CompiledRead(lambda pk: User.objects.filter(pk=pk), ID_PLACEHOLDER)
+    by_name = CompiledRead(lambda name: User.objects.filter(first_name=name), "-")
+
+    with CaptureQueriesContext(connection) as captured:
+        assert by_pk.get(user.pk) == user
+        assert by_pk.get(user.pk) == user
+        assert read_together((by_pk, user.pk), (by_name, "Bo%b's")) == [user, user]
+        assert read_together((by_name, "nobody"), (by_name, "Bo%b's")) == [None, user]
+
+    sent = [query["sql"] for query in captured]
+    assert [sql.count("PREPARE ") for sql in sent] == [1, 0, 1, 0]
+    assert [sql.count("EXECUTE ") for sql in sent] == [1, 1, 2, 2]
+
+
+@together_only
+def test_a_read_whose_prepared_statement_went_is_prepared_afresh() -> None:
+    """Something that drops the session's prepared statements (a pooler's DEALLOCATE ALL,
+    say) fails the run that needed one; the next run prepares it again."""
+    user = UserFactory()
+    by_pk = CompiledRead(lambda pk: User.objects.filter(pk=pk), ID_PLACEHOLDER)
+    assert by_pk.get(user.pk) == user
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+
+    with pytest.raises(DatabaseError), transaction.atomic():
+        by_pk.get(user.pk)
+    with CaptureQueriesContext(connection) as captured:
+        assert by_pk.get(user.pk) == user
+
+    assert "PREPARE " in captured[0]["sql"]
