@@ -1,10 +1,13 @@
 """Reads of the schedule that pages share."""
 
+import datetime
+
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from clinic.compiled_queries import ID_PLACEHOLDER, INSTANT_PLACEHOLDER, CompiledRead
 from clinic.links import link_maker
 from patients.models import Patient
 
@@ -13,22 +16,41 @@ from .models import Appointment, Status
 PATIENT_PAGE_LIMIT = 20
 
 
+def _patient_appointments(upcoming: bool) -> CompiledRead:
+    """A patient's next (``upcoming``) or latest appointments from an instant, with what
+    their lines show."""
+
+    def build(patient_id: int, now: datetime.datetime):
+        appointments = Appointment.objects.filter(patient_id=patient_id).select_related(
+            "clinician__staff_profile", "location", "room", "appointment_type"
+        )
+        if upcoming:
+            return appointments.filter(starts_at__gte=now).order_by("starts_at")
+        return appointments.filter(starts_at__lt=now).order_by("-starts_at")
+
+    return CompiledRead(
+        lambda patient_id, now: build(patient_id, now)[:PATIENT_PAGE_LIMIT],
+        ID_PLACEHOLDER,
+        INSTANT_PLACEHOLDER,
+    )
+
+
+_upcoming = _patient_appointments(upcoming=True)
+_past = _patient_appointments(upcoming=False)
+
+
 def patient_appointment_summary(patient: Patient) -> dict:
     """Upcoming and past appointments for the patient page, with attendance counts."""
     now = timezone.now()
-    # Read through the patient: each appointment knows its patient without joining it.
-    appointments = patient.appointments.select_related(
-        "clinician__staff_profile", "location", "room", "appointment_type"
-    )
     counts = patient.appointments.aggregate(
         no_shows=Count("pk", filter=Q(status=Status.NO_SHOW)),
         late_cancellations=Count("pk", filter=Q(status=Status.CANCELLED, late_cancellation=True)),
         completed=Count("pk", filter=Q(status=Status.COMPLETED)),
     )
-    upcoming = list(
-        appointments.filter(starts_at__gte=now).order_by("starts_at")[:PATIENT_PAGE_LIMIT]
-    )
-    past = list(appointments.filter(starts_at__lt=now).order_by("-starts_at")[:PATIENT_PAGE_LIMIT])
+    upcoming = _upcoming.all(patient.pk, now)
+    past = _past.all(patient.pk, now)
+    for appointment in (*upcoming, *past):  # each knows its patient without reading it
+        Appointment.patient.field.set_cached_value(appointment, patient)
     return {
         "upcoming_lines": appointment_lines(upcoming),
         "past_lines": appointment_lines(past),

@@ -16,6 +16,7 @@ it once, where otherwise it would do both on every request. Every compiled read 
 up by key (ids and strings compared for equality), whose plans do not depend on the values.
 """
 
+import datetime
 import itertools
 import re
 import threading
@@ -37,6 +38,8 @@ from django.utils.functional import cached_property
 ID_PLACEHOLDER = -7_654_321
 SECOND_ID_PLACEHOLDER = -7_654_322
 KEY_PLACEHOLDER = "compiled-read-placeholder"
+#: An instant no row is looked up by (a second after midnight, 2 January of year 2).
+INSTANT_PLACEHOLDER = datetime.datetime(2, 1, 2, 0, 0, 1, tzinfo=datetime.UTC)
 
 _LARGEST_INTEGER = 2**63 - 1
 
@@ -62,6 +65,9 @@ class _Compiled:
     params: list
     #: (index in ``params``, index of the value it takes) for each value the SQL uses.
     positions: list[tuple[int, int]]
+    #: How each value is written for the database, by index (an instant: as its field
+    #: writes it, e.g. as text in UTC on SQLite); a value missing here goes as it is.
+    adapters: dict[int, Callable[[Any], Any]]
     converters: dict
     #: The model whose instances each row makes, or None for a ``values_list()``'s tuples.
     model: type[Model] | None
@@ -75,15 +81,17 @@ class _Compiled:
     def with_values(self, values: tuple) -> list:
         params = list(self.params)
         for position, which in self.positions:
-            params[position] = values[which]
+            adapter = self.adapters.get(which)
+            params[position] = values[which] if adapter is None else adapter(values[which])
         return params
 
 
 class CompiledRead:
     """The rows of ``build(*values)``, the queryset compiled once per thread and database
     connection (a connection belongs to one thread, and settings overridden in tests bring
-    new ones). ``placeholders`` are values of the same types as those looked up, one per
-    value ``build`` takes (none for a fixed query), that no row holds; the SQL must use
+    new ones). ``placeholders`` are values of the same types as those looked up (integers,
+    strings, aware instants), one per value ``build`` takes (none for a fixed query), that
+    no row holds; the SQL must use
     each, and its shape must not depend on them (no lists of varying length). A model
     queryset gives instances with their ``select_related`` rows and annotations; a
     ``values_list()`` gives tuples. ``for_write`` reads from the database the model is
@@ -124,11 +132,19 @@ class CompiledRead:
             raise ValueError("Only model rows or values_list() tuples, with nothing prefetched.")
         compiler = queryset.query.get_compiler(connection=connection)
         sql, params = compiler.as_sql()
-        which = {placeholder: index for index, placeholder in enumerate(self.placeholders)}
+        adapters = {
+            index: connection.ops.adapt_datetimefield_value
+            for index, placeholder in enumerate(self.placeholders)
+            if isinstance(placeholder, datetime.datetime)
+        }
+        which = {
+            (adapters[index](placeholder) if index in adapters else placeholder): index
+            for index, placeholder in enumerate(self.placeholders)
+        }
         positions = [
             (position, which[value])
             for position, value in enumerate(params)
-            if isinstance(value, int | str) and value in which
+            if isinstance(value, int | str | datetime.datetime) and value in which
         ]
         if {index for _, index in positions} != set(which.values()):
             raise ValueError("The queryset must use each value as it is given.")
@@ -140,6 +156,7 @@ class CompiledRead:
             sql=sql,
             params=list(params),
             positions=positions,
+            adapters=adapters,
             converters=compiler.get_converters(fields),
             model=None,
             columns=slice(0),

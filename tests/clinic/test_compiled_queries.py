@@ -2,6 +2,7 @@
 
 import datetime
 import threading
+import zoneinfo
 
 import pytest
 from django.db import DatabaseError, connection, transaction
@@ -10,6 +11,7 @@ from django.utils import timezone
 
 from clinic.compiled_queries import (
     ID_PLACEHOLDER,
+    INSTANT_PLACEHOLDER,
     SECOND_ID_PLACEHOLDER,
     CompiledInsert,
     CompiledRead,
@@ -277,3 +279,28 @@ def test_a_read_whose_prepared_statement_went_is_prepared_afresh() -> None:
         assert by_pk.get(user.pk) == user
 
     assert "PREPARE " in captured[0]["sql"]
+
+
+def test_a_read_by_an_instant_finds_what_the_orm_finds() -> None:
+    """Instants go to the database as their field writes them (as text in UTC on SQLite),
+    whichever time zone they are given in."""
+    joined = [
+        datetime.datetime(2026, 3, 29, 0, 59, 59, 999999, tzinfo=datetime.UTC),
+        datetime.datetime(2026, 3, 29, 1, 0, tzinfo=datetime.UTC),
+        datetime.datetime(2026, 3, 29, 1, 0, 0, 1, tzinfo=datetime.UTC),
+    ]
+    users = [UserFactory(date_joined=instant) for instant in joined]
+    since = CompiledRead(
+        lambda pk, instant: User.objects.filter(pk__gte=pk, date_joined__gte=instant).order_by(
+            "pk"
+        ),
+        ID_PLACEHOLDER,
+        INSTANT_PLACEHOLDER,
+    )
+    london = zoneinfo.ZoneInfo("Europe/London")
+    first = users[0].pk
+
+    for instant in [*joined, joined[1].astimezone(london), joined[0] - datetime.timedelta(days=1)]:
+        expected = list(User.objects.filter(pk__gte=first, date_joined__gte=instant).order_by("pk"))
+        assert since.all(first, instant) == expected, instant
+    assert since.all(first, joined[1].astimezone(london)) == users[1:]
