@@ -18,11 +18,25 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from clinic.compiled_queries import ID_PLACEHOLDER, CompiledRead
+from clinic.compiled_queries import (
+    ID_PLACEHOLDER,
+    INSTANT_PLACEHOLDER,
+    SECOND_INSTANT_PLACEHOLDER,
+    THIRD_INSTANT_PLACEHOLDER,
+    CompiledRead,
+)
 from clinic.links import link_maker
 from clinic.models import Location, User
 
-from .models import Appointment, Closure, Status, TimeOff, WorkingHours
+from .models import (
+    LONGEST_APPOINTMENT,
+    Appointment,
+    Closure,
+    Status,
+    TimeOff,
+    WorkingHours,
+    local_day_bounds,
+)
 
 ROW_MINUTES = 15
 DEFAULT_OPEN = datetime.time(8, 0)
@@ -88,17 +102,43 @@ SHOWN_VALUES = (
 )
 
 
-def _appointments(queryset, *, printed: bool = False) -> list[Appointment | ShownAppointment]:
-    if printed:
-        return list(
-            queryset.select_related("patient")
-            .only(*PRINTED_FIELDS)
-            .annotate(type_name=F("appointment_type__name"), room_name=F("room__name"))
-        )
+def _printed(queryset) -> list[Appointment]:
+    return list(
+        queryset.select_related("patient")
+        .only(*PRINTED_FIELDS)
+        .annotate(type_name=F("appointment_type__name"), room_name=F("room__name"))
+    )
+
+
+def _shown_overlapping(owner: str) -> CompiledRead:
+    """What a calendar shows of the appointments of one location or clinician (``owner``)
+    overlapping an interval, compiled once: every day and week view reads them."""
+    return CompiledRead(
+        lambda owner_id, start, end, earliest: (
+            Appointment.objects.filter(**{owner: owner_id})
+            .overlapping(start, end, earliest)
+            .values_list(*SHOWN_VALUES)
+        ),
+        ID_PLACEHOLDER,
+        INSTANT_PLACEHOLDER,
+        SECOND_INSTANT_PLACEHOLDER,
+        THIRD_INSTANT_PLACEHOLDER,
+    )
+
+
+_at_location = _shown_overlapping("location")
+_of_clinician = _shown_overlapping("clinician")
+
+
+def _shown(
+    read: CompiledRead, owner_id: int, start: datetime.datetime, end: datetime.datetime
+) -> list[ShownAppointment]:
     # Patient.full_name is put together here: a Concat costs more to compile than to join.
     return [
         ShownAppointment(*row, f"{first} {last}", type_name)
-        for *row, first, last, type_name in queryset.values_list(*SHOWN_VALUES)
+        for *row, first, last, type_name in read.all(
+            owner_id, start, end, start - LONGEST_APPOINTMENT
+        )
     ]
 
 
@@ -232,10 +272,10 @@ def day_grid(location: Location, day: datetime.date, *, printed: bool = False) -
         .order_by()
         if _applies(b, day)
     ]
-    appointments = _appointments(
-        Appointment.objects.for_day(location, day),
-        printed=printed,
-    )
+    if printed:
+        appointments = _printed(Appointment.objects.for_day(location, day))
+    else:
+        appointments = _shown(_at_location, location.pk, *local_day_bounds(location, day))
     _attach(appointments, "location", {location.pk: location}, Location)
     _attach(appointments, "clinician", {b.clinician_id: b.clinician for b in blocks}, User)
     shown = [a for a in appointments if a.status != Status.CANCELLED]
@@ -301,9 +341,7 @@ def week_grid(clinician: User, location: Location, monday: datetime.date) -> Gri
     start = datetime.datetime.combine(monday, datetime.time.min, tzinfo=zone)
     end = start + datetime.timedelta(days=7)
     blocks = _weekly_hours.all(clinician.pk)
-    appointments = _appointments(
-        Appointment.objects.filter(clinician=clinician).overlapping(start, end)
-    )
+    appointments = _shown(_of_clinician, clinician.pk, start, end)
     _attach(appointments, "clinician", {clinician.pk: clinician}, User)
     _attach(appointments, "location", {b.location_id: b.location for b in blocks}, Location)
     shown = [a for a in appointments if a.status != Status.CANCELLED]

@@ -336,11 +336,17 @@ class AppointmentQuerySet(models.QuerySet):
         return self.filter(status__in=LIVE_STATUSES)
 
     def overlapping(
-        self, start: datetime.datetime, end: datetime.datetime
+        self,
+        start: datetime.datetime,
+        end: datetime.datetime,
+        earliest: datetime.datetime | None = None,
     ) -> "AppointmentQuerySet":
-        return self.filter(
-            starts_at__lt=end, starts_at__gt=start - LONGEST_APPOINTMENT, ends_at__gt=start
-        )
+        """Appointments overlapping ``start``–``end``; they start after ``earliest``
+        (``start - LONGEST_APPOINTMENT``, which the start index serves), given apart for a
+        query compiled once (``CompiledRead``), whose values are all given."""
+        if earliest is None:
+            earliest = start - LONGEST_APPOINTMENT
+        return self.filter(starts_at__lt=end, starts_at__gt=earliest, ends_at__gt=start)
 
     def with_related(self) -> "AppointmentQuerySet":
         return self.select_related(

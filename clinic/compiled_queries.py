@@ -40,6 +40,8 @@ SECOND_ID_PLACEHOLDER = -7_654_322
 KEY_PLACEHOLDER = "compiled-read-placeholder"
 #: An instant no row is looked up by (a second after midnight, 2 January of year 2).
 INSTANT_PLACEHOLDER = datetime.datetime(2, 1, 2, 0, 0, 1, tzinfo=datetime.UTC)
+SECOND_INSTANT_PLACEHOLDER = datetime.datetime(2, 1, 2, 0, 0, 2, tzinfo=datetime.UTC)
+THIRD_INSTANT_PLACEHOLDER = datetime.datetime(2, 1, 2, 0, 0, 3, tzinfo=datetime.UTC)
 
 _LARGEST_INTEGER = 2**63 - 1
 
