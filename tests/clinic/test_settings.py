@@ -143,3 +143,12 @@ def test_local_settings_keep_each_workers_sqlite_connection_open() -> None:
         "0",
         "True",
     ]
+
+
+def test_the_wsgi_application_leaves_what_it_loaded_out_of_garbage_collection() -> None:
+    """A worker's full garbage-collection passes skip the modules and classes loaded at
+    start (``gc.freeze()`` in ``clinic/wsgi.py``): they live as long as the worker."""
+    code = "import gc; import clinic.wsgi; print(gc.get_freeze_count())"
+    result = run_python(code, "clinic.settings.production", **PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout.strip()) > 10_000
