@@ -61,7 +61,7 @@ def test_it_finds_the_patients_the_orm_finds() -> None:
         first_name="Mia", last_name="Smith", archived_at=datetime.datetime.now(datetime.UTC)
     )
     for status in ["active", "archived", "all"]:
-        for query in QUERIES + ["50%_off\\", "scott 1985-03-02", "zoe o'b"]:
+        for query in [*QUERIES, "50%_off\\", "scott 1985-03-02", "zoe o'b"]:
             statement = _SEARCH.statement(status, query)
             with connection.cursor() as cursor:
                 cursor.execute(statement.sql, statement.params)
