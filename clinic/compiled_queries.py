@@ -12,8 +12,9 @@ would. The SQL is still the ORM's own, for whichever database is configured.
 
 On PostgreSQL a read is also prepared, once per connection (``PREPARE``, sent in the same
 round trip as its first run): PostgreSQL then parses it once and, after a few runs, plans
-it once, where otherwise it would do both on every request. Every compiled read looks rows
-up by key (ids and strings compared for equality), whose plans do not depend on the values.
+it once, where otherwise it would do both on every request. Compiled reads look rows up by
+key, or by key and a span of time, through an index on both; such plans do not depend on
+the values (a search by text pattern, whose plan does, is not a compiled read).
 """
 
 import datetime
@@ -93,8 +94,8 @@ class CompiledRead:
     connection (a connection belongs to one thread, and settings overridden in tests bring
     new ones). ``placeholders`` are values of the same types as those looked up (integers,
     strings, aware instants), one per value ``build`` takes (none for a fixed query), that
-    no row holds; the SQL must use
-    each, and its shape must not depend on them (no lists of varying length). A model
+    no row holds; the SQL must use each, and its shape must not depend on them (no lists
+    of varying length), nor any value be worked out from them. A model
     queryset gives instances with their ``select_related`` rows and annotations; a
     ``values_list()`` gives tuples. ``for_write`` reads from the database the model is
     written to (the primary), as ``get_or_create()`` does, rather than one for reading."""
